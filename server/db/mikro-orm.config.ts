@@ -1,0 +1,44 @@
+import { defineConfig } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { entities } from './entities/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Compiled builds keep migrations next to dist; sources use migrations/*.ts.
+const compiled = import.meta.url.endsWith('.js') && import.meta.url.includes('/dist/');
+
+export interface OrmOptions {
+  clientUrl: string;
+  poolMax?: number;
+  debug?: boolean;
+}
+
+export function ormConfig(opts: OrmOptions) {
+  return defineConfig({
+    clientUrl: opts.clientUrl,
+    entities,
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: compiled ? path.join(root, 'dist/migrations') : path.join(root, 'migrations'),
+      pathTs: path.join(root, 'migrations'),
+      glob: compiled ? '!(*.d).js' : '!(*.d).{js,ts}',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: true,
+      snapshotName: '.snapshot-secure-auth',
+      emit: 'ts',
+    },
+    pool: { min: 0, max: opts.poolMax ?? 10, idleTimeoutMillis: 30_000 },
+    driverOptions: { connection: { connectionTimeoutMillis: 5_000 } },
+    debug: opts.debug ?? false,
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    ignoreUndefinedInQuery: true,
+  });
+}
+
+// Used by the MikroORM CLI (`npx mikro-orm migration:create`).
+export default ormConfig({ clientUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/secure_auth' });

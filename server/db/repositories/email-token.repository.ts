@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../sql.js';
+
+export type EmailTokenPurpose = 'verify_email' | 'reset_password';
+
+export class EmailTokenRepository {
+  /** Stores a new token digest and invalidates older unused ones of the same purpose. */
+  async replace(sql: Sql, t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; expiresAt: Date }, now: Date): Promise<void> {
+    await sql.all(
+      'update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null',
+      [now, t.userId, t.purpose],
+    );
+    await sql.all(
+      'insert into email_tokens (id, user_id, purpose, token_hash, expires_at) values (?, ?, ?, ?, ?)',
+      [randomUUID(), t.userId, t.purpose, t.tokenHash, t.expiresAt],
+    );
+  }
+
+  /** Atomically consumes a live token; returns its user id, or nothing if unknown, used or expired. */
+  async consume(sql: Sql, purpose: EmailTokenPurpose, tokenHash: string, now: Date): Promise<string | undefined> {
+    const row = await sql.one<{ user_id: string }>(
+      `update email_tokens set used_at = ?
+        where token_hash = ? and purpose = ? and used_at is null and expires_at > ?
+        returning user_id`,
+      [now, tokenHash, purpose, now],
+    );
+    return row?.user_id;
+  }
+
+  /** Looks a live token up without consuming it (to check a new password first). */
+  async peek(sql: Sql, purpose: EmailTokenPurpose, tokenHash: string, now: Date): Promise<string | undefined> {
+    const row = await sql.one<{ user_id: string }>(
+      'select user_id from email_tokens where token_hash = ? and purpose = ? and used_at is null and expires_at > ?',
+      [tokenHash, purpose, now],
+    );
+    return row?.user_id;
+  }
+
+  async invalidateAll(sql: Sql, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
+    await sql.all('update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null', [now, userId, purpose]);
+  }
+}

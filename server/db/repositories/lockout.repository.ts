@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../sql.js';
+
+export interface LastLock {
+  lockedAt: Date;
+  seconds: number;
+}
+
+export class LockoutRepository {
+  /** The most recent lockout of a user (admin release does not erase it). */
+  async last(sql: Sql, userId: string): Promise<LastLock | undefined> {
+    const row = await sql.one<{ locked_at: Date; locked_until: Date }>(
+      'select locked_at, locked_until from lockouts where user_id = ? order by locked_at desc limit 1',
+      [userId],
+    );
+    return row && { lockedAt: row.locked_at, seconds: (row.locked_until.getTime() - row.locked_at.getTime()) / 1000 };
+  }
+
+  async insert(sql: Sql, l: { userId: string; failedAttempts: number; lockedAt: Date; lockedUntil: Date; sourceIp: string | null }): Promise<void> {
+    await sql.all(
+      'insert into lockouts (id, user_id, failed_attempts, locked_at, locked_until, source_ip) values (?, ?, ?, ?, ?, ?)',
+      [randomUUID(), l.userId, l.failedAttempts, l.lockedAt, l.lockedUntil, l.sourceIp],
+    );
+  }
+
+  /** Marks open lockouts released: by 'expiry' or by an admin id. */
+  async release(sql: Sql, userId: string, by: string, now: Date): Promise<number> {
+    const rows = await sql.all(
+      'update lockouts set released_at = ?, released_by = ? where user_id = ? and released_at is null returning id',
+      [now, by, userId],
+    );
+    return rows.length;
+  }
+}
+
+export interface ThrottleRow {
+  failed_attempts: number;
+  locked_until: Date | null;
+  last_locked_at: Date | null;
+  last_lock_seconds: number | null;
+}
+
+/** Lockout state for emails with no account (see login-throttle.entity). */
+export class LoginThrottleRepository {
+  async get(sql: Sql, digest: string): Promise<ThrottleRow | undefined> {
+    return sql.one<ThrottleRow>('select * from login_throttles where email_digest = ?', [digest]);
+  }
+
+  async recordFailure(sql: Sql, digest: string): Promise<ThrottleRow> {
+    return (await sql.one<ThrottleRow>(
+      `insert into login_throttles (email_digest, failed_attempts) values (?, 1)
+       on conflict (email_digest) do update set failed_attempts = login_throttles.failed_attempts + 1, updated_at = now()
+       returning *`,
+      [digest],
+    ))!;
+  }
+
+  async lock(sql: Sql, digest: string, lockedAt: Date, until: Date, now: Date): Promise<boolean> {
+    const row = await sql.one(
+      `update login_throttles set locked_until = ?, last_locked_at = ?, last_lock_seconds = ?, updated_at = now()
+        where email_digest = ? and (locked_until is null or locked_until <= ?) returning email_digest`,
+      [until, lockedAt, Math.round((until.getTime() - lockedAt.getTime()) / 1000), digest, now],
+    );
+    return row !== undefined;
+  }
+
+  async expire(sql: Sql, digest: string): Promise<void> {
+    await sql.all('update login_throttles set failed_attempts = 0, locked_until = null where email_digest = ?', [digest]);
+  }
+
+  /** A registration of this email ends its anonymous throttle. */
+  async delete(sql: Sql, digest: string): Promise<void> {
+    await sql.all('delete from login_throttles where email_digest = ?', [digest]);
+  }
+}

@@ -1,0 +1,117 @@
+import type { Sql } from '../sql.js';
+
+export interface RefreshTokenRow {
+  id: string;
+  user_id: string;
+  family_id: string;
+  parent_id: string | null;
+  generation: number;
+  token_hash: string;
+  created_at: Date;
+  expires_at: Date;
+  family_expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface NewRefreshToken {
+  id: string;
+  userId: string;
+  familyId: string;
+  parentId: string | null;
+  generation: number;
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  familyExpiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface SessionRow {
+  family_id: string;
+  created_at: Date;
+  last_used_at: Date;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export class RefreshTokenRepository {
+  async insert(sql: Sql, t: NewRefreshToken): Promise<void> {
+    await sql.all(
+      `insert into refresh_tokens (id, user_id, family_id, parent_id, generation, token_hash, created_at, expires_at,
+                                   family_expires_at, user_agent, ip)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [t.id, t.userId, t.familyId, t.parentId, t.generation, t.tokenHash, t.createdAt, t.expiresAt, t.familyExpiresAt, t.userAgent, t.ip],
+    );
+  }
+
+  async findByHash(sql: Sql, tokenHash: string): Promise<RefreshTokenRow | undefined> {
+    return sql.one<RefreshTokenRow>('select * from refresh_tokens where token_hash = ?', [tokenHash]);
+  }
+
+  /**
+   * The compare-and-swap of a rotation: marks the token used only if it is
+   * still the family's live token. Under READ COMMITTED a concurrent rotation
+   * of the same token waits on the row lock, then matches nothing, so exactly
+   * one caller wins and creates the next generation.
+   */
+  async claimForRotation(sql: Sql, tokenHash: string, now: Date): Promise<RefreshTokenRow | undefined> {
+    return sql.one<RefreshTokenRow>(
+      `update refresh_tokens set used_at = ?
+        where token_hash = ? and used_at is null and revoked_at is null and expires_at > ?
+        returning *`,
+      [now, tokenHash, now],
+    );
+  }
+
+  async findChild(sql: Sql, parentId: string): Promise<RefreshTokenRow | undefined> {
+    return sql.one<RefreshTokenRow>('select * from refresh_tokens where parent_id = ?', [parentId]);
+  }
+
+  async findById(sql: Sql, id: string): Promise<RefreshTokenRow | undefined> {
+    return sql.one<RefreshTokenRow>('select * from refresh_tokens where id = ?', [id]);
+  }
+
+  /** Revokes every not-yet-revoked token of one family; returns whether any was live. */
+  async revokeFamily(sql: Sql, familyId: string, reason: string, now: Date): Promise<boolean> {
+    const rows = await sql.all<{ live: boolean }>(
+      `update refresh_tokens set revoked_at = ?, revoked_reason = ?
+        where family_id = ? and revoked_at is null
+        returning (used_at is null and expires_at > ?) as live`,
+      [now, reason, familyId, now],
+    );
+    return rows.some((r) => r.live);
+  }
+
+  /** Revokes every live session of a user (optionally but one); returns sessions ended. */
+  async revokeAllForUser(sql: Sql, userId: string, reason: string, now: Date, exceptFamilyId?: string): Promise<number> {
+    const rows = await sql.all<{ family_id: string; live: boolean }>(
+      `update refresh_tokens set revoked_at = ?, revoked_reason = ?
+        where user_id = ? and revoked_at is null and (?::uuid is null or family_id <> ?::uuid)
+        returning family_id, (used_at is null and expires_at > ?) as live`,
+      [now, reason, userId, exceptFamilyId ?? null, exceptFamilyId ?? null, now],
+    );
+    return new Set(rows.filter((r) => r.live).map((r) => r.family_id)).size;
+  }
+
+  /** Live sessions of a user: one row per family with a live token. */
+  async listSessions(sql: Sql, userId: string, now: Date): Promise<SessionRow[]> {
+    return sql.all<SessionRow>(
+      `select live.family_id, first.created_at, live.created_at as last_used_at, first.user_agent, first.ip
+         from refresh_tokens live
+         join refresh_tokens first on first.family_id = live.family_id and first.generation = 0
+        where live.user_id = ? and live.revoked_at is null and live.used_at is null and live.expires_at > ?
+        order by live.created_at desc`,
+      [userId, now],
+    );
+  }
+
+  async familyBelongsTo(sql: Sql, familyId: string, userId: string): Promise<boolean> {
+    const row = await sql.one('select 1 from refresh_tokens where family_id = ? and user_id = ? limit 1', [familyId, userId]);
+    return row !== undefined;
+  }
+}

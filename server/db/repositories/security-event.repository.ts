@@ -1,0 +1,52 @@
+import type { Sql } from '../sql.js';
+
+export interface SecurityEventRow {
+  id: string;
+  event_type: string;
+  severity: string;
+  outcome: string;
+  user_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+  trace_id: string | null;
+  details: Record<string, unknown>;
+  created_at: Date;
+}
+
+export class SecurityEventRepository {
+  async insert(sql: Sql, e: Omit<SecurityEventRow, 'created_at'> & { created_at: Date }): Promise<void> {
+    await sql.all(
+      `insert into security_events (id, event_type, severity, outcome, user_id, ip, request_id, trace_id, details, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`,
+      [e.id, e.event_type, e.severity, e.outcome, e.user_id, e.ip, e.request_id, e.trace_id, JSON.stringify(e.details), e.created_at],
+    );
+  }
+
+  /** Newest first; keyset pagination on (created_at, id). */
+  async list(
+    sql: Sql,
+    f: { userId?: string; type?: string; since?: Date; before?: { createdAt: Date; id: string }; limit: number },
+  ): Promise<SecurityEventRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.userId) (where.push('user_id = ?'), params.push(f.userId));
+    if (f.type) (where.push('event_type = ?'), params.push(f.type));
+    if (f.since) (where.push('created_at >= ?'), params.push(f.since));
+    if (f.before) (where.push('(created_at, id) < (?, ?)'), params.push(f.before.createdAt, f.before.id));
+    params.push(f.limit);
+    return sql.all<SecurityEventRow>(
+      `select * from security_events ${where.length ? 'where ' + where.join(' and ') : ''}
+        order by created_at desc, id desc limit ?`,
+      params,
+    );
+  }
+
+  /** Failures from one IP since a time (burst detection). */
+  async countFailuresFromIp(sql: Sql, ip: string, since: Date): Promise<number> {
+    const row = await sql.one<{ n: string }>(
+      `select count(*) as n from security_events where ip = ? and event_type = 'auth_failure' and created_at >= ?`,
+      [ip, since],
+    );
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,154 @@
+import type { Sql } from '../sql.js';
+
+/** A users row as stored (snake_case columns). */
+export interface UserRow {
+  id: string;
+  email: string;
+  hashed_password: string;
+  full_name: string | null;
+  email_verified_at: Date | null;
+  is_active: boolean;
+  is_superuser: boolean;
+  failed_attempts: number;
+  locked_until: Date | null;
+  session_version: number;
+  password_changed_at: Date | null;
+  last_login_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export class UserRepository {
+  async findByEmail(sql: Sql, email: string): Promise<UserRow | undefined> {
+    return sql.one<UserRow>('select * from users where email = ?', [email]);
+  }
+
+  async findById(sql: Sql, id: string): Promise<UserRow | undefined> {
+    return sql.one<UserRow>('select * from users where id = ?', [id]);
+  }
+
+  /** Locks the row for the rest of the transaction. */
+  async lockById(sql: Sql, id: string): Promise<UserRow | undefined> {
+    return sql.one<UserRow>('select * from users where id = ? for update', [id]);
+  }
+
+  /** Inserts a user; returns undefined when the email is taken (unique index, no race). */
+  async insert(
+    sql: Sql,
+    u: { id: string; email: string; hashedPassword: string; fullName: string | null; verified: boolean; isSuperuser?: boolean },
+  ): Promise<UserRow | undefined> {
+    return sql.one<UserRow>(
+      `insert into users (id, email, hashed_password, full_name, email_verified_at, is_superuser, password_changed_at)
+       values (?, ?, ?, ?, case when ? then now() else null end, ?, now())
+       on conflict (email) do nothing returning *`,
+      [u.id, u.email, u.hashedPassword, u.fullName, u.verified, u.isSuperuser ?? false],
+    );
+  }
+
+  /**
+   * The per-request session check of SPEC section 5 in one indexed query:
+   * the user is active, the token's session_version is current, and its
+   * session (refresh family) has a live token. Returns the user or nothing.
+   */
+  async findForSession(sql: Sql, userId: string, sessionVersion: number, familyId: string, now: Date): Promise<UserRow | undefined> {
+    return sql.one<UserRow>(
+      `select u.* from users u
+        where u.id = ? and u.is_active and u.session_version = ?
+          and exists (select 1 from refresh_tokens r
+                       where r.family_id = ? and r.user_id = u.id and r.revoked_at is null
+                         and r.used_at is null and r.expires_at > ?)`,
+      [userId, sessionVersion, familyId, now],
+    );
+  }
+
+  async markVerified(sql: Sql, id: string): Promise<void> {
+    await sql.all('update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now() where id = ?', [id]);
+  }
+
+  /** Records a failed password; returns the new count and the current lock. */
+  async recordFailure(sql: Sql, id: string): Promise<{ failed_attempts: number; locked_until: Date | null }> {
+    const row = await sql.one<{ failed_attempts: number; locked_until: Date | null }>(
+      'update users set failed_attempts = failed_attempts + 1, updated_at = now() where id = ? returning failed_attempts, locked_until',
+      [id],
+    );
+    return row!;
+  }
+
+  /** Sets the lock only if none is active, so concurrent failures create one lockout. */
+  async lock(sql: Sql, id: string, until: Date, now: Date): Promise<boolean> {
+    const row = await sql.one(
+      `update users set locked_until = ?, updated_at = now()
+        where id = ? and (locked_until is null or locked_until <= ?) returning id`,
+      [until, id, now],
+    );
+    return row !== undefined;
+  }
+
+  async clearLock(sql: Sql, id: string): Promise<void> {
+    await sql.all('update users set failed_attempts = 0, locked_until = null, updated_at = now() where id = ?', [id]);
+  }
+
+  async recordLogin(sql: Sql, id: string, newHash?: string): Promise<void> {
+    await sql.all(
+      `update users set failed_attempts = 0, locked_until = null, last_login_at = now(), updated_at = now(),
+              hashed_password = coalesce(?, hashed_password)
+        where id = ?`,
+      [newHash ?? null, id],
+    );
+  }
+
+  /** New password: bumps session_version so every access token issued before is refused. */
+  async setPassword(sql: Sql, id: string, hashedPassword: string, opts: { clearLock?: boolean } = {}): Promise<number> {
+    const row = await sql.one<{ session_version: number }>(
+      `update users set hashed_password = ?, password_changed_at = now(), session_version = session_version + 1,
+              updated_at = now(),
+              failed_attempts = case when ? then 0 else failed_attempts end,
+              locked_until = case when ? then null else locked_until end
+        where id = ? returning session_version`,
+      [hashedPassword, opts.clearLock ?? false, opts.clearLock ?? false, id],
+    );
+    return row!.session_version;
+  }
+
+  async bumpSessionVersion(sql: Sql, id: string): Promise<number> {
+    const row = await sql.one<{ session_version: number }>(
+      'update users set session_version = session_version + 1, updated_at = now() where id = ? returning session_version',
+      [id],
+    );
+    return row!.session_version;
+  }
+
+  async setFlags(sql: Sql, id: string, flags: { isActive?: boolean; isSuperuser?: boolean }): Promise<boolean> {
+    const row = await sql.one(
+      `update users set is_active = coalesce(?, is_active), is_superuser = coalesce(?, is_superuser),
+              session_version = session_version + 1, updated_at = now()
+        where id = ? returning id`,
+      [flags.isActive ?? null, flags.isSuperuser ?? null, id],
+    );
+    return row !== undefined;
+  }
+
+  async countActive(sql: Sql): Promise<number> {
+    const row = await sql.one<{ n: string }>('select count(*) as n from users where is_active');
+    return Number(row?.n ?? 0);
+  }
+
+  /** Keyset pagination on (created_at, id): stable while rows are added. */
+  async list(sql: Sql, opts: { query?: string; after?: { createdAt: Date; id: string }; limit: number }): Promise<UserRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.query) {
+      where.push(`position(? in email) > 0`);
+      params.push(opts.query.toLowerCase());
+    }
+    if (opts.after) {
+      where.push('(created_at, id) > (?, ?)');
+      params.push(opts.after.createdAt, opts.after.id);
+    }
+    params.push(opts.limit);
+    return sql.all<UserRow>(
+      `select * from users ${where.length ? 'where ' + where.join(' and ') : ''} order by created_at, id limit ?`,
+      params,
+    );
+  }
+}

@@ -1,0 +1,164 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import path from 'node:path';
+import type { Config } from './config/config.js';
+import type { Orm } from './db/orm.js';
+import { EmailTokenRepository } from './db/repositories/email-token.repository.js';
+import { LockoutRepository, LoginThrottleRepository } from './db/repositories/lockout.repository.js';
+import { MailOutboxRepository } from './db/repositories/mail-outbox.repository.js';
+import { RefreshTokenRepository } from './db/repositories/refresh-token.repository.js';
+import { SecurityEventRepository } from './db/repositories/security-event.repository.js';
+import { UserRepository } from './db/repositories/user.repository.js';
+import { Sql } from './db/sql.js';
+import { Mailer } from './email/mailer.js';
+import { OutboxWorker } from './email/outbox-worker.js';
+import { fileTransport, smtpTransport, type MailTransport } from './email/transports.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { SecurityEvents } from './observability/security-events.js';
+import { AccessTokenService } from './security/access-token.js';
+import { systemClock, type Clock } from './security/clock.js';
+import { Keyring } from './security/keyring.js';
+import { RefreshTokenCodec } from './security/opaque-token.js';
+import { PasswordHasher } from './security/password-hasher.js';
+import { AuthService } from './services/auth.service.js';
+import { CredentialVerifier } from './services/credential-verifier.service.js';
+import { HealthService } from './services/health.service.js';
+import { PasswordPolicy } from './services/password-policy.js';
+import { SessionService } from './services/session.service.js';
+
+/** Everything the app needs, built once; tests build the same graph with overrides. */
+export interface Deps {
+  config: Readonly<Config>;
+  clock: Clock;
+  logger: Logger;
+  orm: Orm;
+  sql: () => Sql;
+  keyring: Keyring;
+  hasher: PasswordHasher;
+  accessTokens: AccessTokenService;
+  metrics: Metrics;
+  events: SecurityEvents;
+  sessions: SessionService;
+  auth: AuthService;
+  health: HealthService;
+  mailer: Mailer;
+  outbox: OutboxWorker;
+  repos: {
+    users: UserRepository;
+    refreshTokens: RefreshTokenRepository;
+    emailTokens: EmailTokenRepository;
+    lockouts: LockoutRepository;
+    throttles: LoginThrottleRepository;
+    securityEvents: SecurityEventRepository;
+    mailOutbox: MailOutboxRepository;
+  };
+}
+
+export interface DepsOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  transport?: MailTransport;
+  /** Outbox retry timing (tests shorten it). */
+  outbox?: { pollMs?: number; firstRetrySeconds?: number; maxBackoffSeconds?: number };
+}
+
+export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides = {}): Deps {
+  const clock = o.clock ?? systemClock;
+  const logger = o.logger ?? createLogger(config.logLevel);
+  const sql = () => new Sql(orm.em.fork() as EntityManager);
+  const repos = {
+    users: new UserRepository(),
+    refreshTokens: new RefreshTokenRepository(),
+    emailTokens: new EmailTokenRepository(),
+    lockouts: new LockoutRepository(),
+    throttles: new LoginThrottleRepository(),
+    securityEvents: new SecurityEventRepository(),
+    mailOutbox: new MailOutboxRepository(),
+  };
+  const keyring = new Keyring(config.secretKey, config.secretKeyPrevious);
+  const hasher = new PasswordHasher(config.scrypt, config.hashConcurrency);
+  const accessTokens = new AccessTokenService({
+    keyring,
+    clock,
+    issuer: config.publicUrl,
+    audience: config.tokenAudience,
+    ttlSeconds: config.accessTokenTtlSeconds,
+  });
+  const metrics = new Metrics(() => repos.users.countActive(sql()));
+  const events = new SecurityEvents({ logger, repo: repos.securityEvents, metrics, clock });
+  const transport =
+    o.transport ?? (config.smtp ? smtpTransport(config.smtp) : fileTransport(path.join(config.dataDir, 'outbox'), logger));
+  const outbox = new OutboxWorker({
+    repo: repos.mailOutbox,
+    sql,
+    transport,
+    key: keyring.outboxKey,
+    from: config.emailFrom,
+    clock,
+    logger,
+    metrics,
+    ...o.outbox,
+  });
+  const mailer = new Mailer({ repo: repos.mailOutbox, key: keyring.outboxKey, clock, onEnqueued: () => outbox.kick() });
+  const sessions = new SessionService({
+    settings: {
+      refreshTtlSeconds: config.refreshTokenTtlSeconds,
+      sessionMaxSeconds: config.sessionMaxSeconds,
+      reuseGraceSeconds: config.refreshReuseGraceSeconds,
+    },
+    clock,
+    users: repos.users,
+    refreshTokens: repos.refreshTokens,
+    codec: new RefreshTokenCodec(keyring),
+    accessTokens,
+    events,
+    metrics,
+  });
+  const credentials = new CredentialVerifier({
+    settings: { threshold: config.lockoutThreshold, baseMinutes: config.lockoutMinutes, maxMinutes: config.lockoutMaxMinutes },
+    clock,
+    hasher,
+    keyring,
+    users: repos.users,
+    lockouts: repos.lockouts,
+    throttles: repos.throttles,
+    events,
+    metrics,
+    mailer,
+  });
+  const auth = new AuthService({
+    clock,
+    publicUrl: config.publicUrl,
+    emailVerificationRequired: config.emailVerificationRequired,
+    hasher,
+    policy: new PasswordPolicy(config.passwordMinLength),
+    keyring,
+    users: repos.users,
+    emailTokens: repos.emailTokens,
+    lockouts: repos.lockouts,
+    throttles: repos.throttles,
+    credentials,
+    sessions,
+    mailer,
+    events,
+    metrics,
+  });
+  return {
+    config,
+    clock,
+    logger,
+    orm,
+    sql,
+    keyring,
+    hasher,
+    accessTokens,
+    metrics,
+    events,
+    sessions,
+    auth,
+    health: new HealthService(),
+    mailer,
+    outbox,
+    repos,
+  };
+}

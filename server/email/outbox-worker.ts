@@ -1,0 +1,126 @@
+import type { MailOutboxRepository } from '../db/repositories/mail-outbox.repository.js';
+import type { Sql } from '../db/sql.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Clock } from '../security/clock.js';
+import { open } from './sealed-payload.js';
+import type { MailMessage } from './templates.js';
+import type { MailTransport } from './transports.js';
+
+export interface OutboxWorkerOptions {
+  repo: MailOutboxRepository;
+  sql: () => Sql;
+  transport: MailTransport;
+  key: Buffer;
+  from: string;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Poll interval when idle (ms). */
+  pollMs?: number;
+  /** First retry delay (s); doubles per attempt up to maxBackoff. */
+  firstRetrySeconds?: number;
+  maxBackoffSeconds?: number;
+  /** Give up after this long since enqueue (s): SPEC asks for at least 24 h. */
+  giveUpAfterSeconds?: number;
+}
+
+const LEASE_SECONDS = 120;
+const BATCH = 20;
+
+/**
+ * Delivers queued mail with retries: first retry after 5 s, doubling to at
+ * most 15 min, for 48 h. Several workers (processes, instances) can run at
+ * once: rows are leased with FOR UPDATE SKIP LOCKED.
+ */
+export class OutboxWorker {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = true;
+  private kicked = false;
+
+  constructor(private readonly o: OutboxWorkerOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Run soon (a message was just enqueued). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) this.kicked = true;
+    else this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass: delivers everything due now. Returns how many were sent. */
+  async drain(): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const batch = await this.o.repo.lease(this.o.sql(), this.o.clock.now(), BATCH, LEASE_SECONDS);
+      if (batch.length === 0) return sent;
+      for (const row of batch) {
+        if (await this.deliver(row)) sent++;
+      }
+      if (batch.length < BATCH) return sent;
+    }
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.drain()
+        .then(() => undefined)
+        .catch((err: Error) => this.o.logger.warn({ msg: 'mail outbox pass failed', err: err.message }))
+        .finally(() => {
+          this.running = undefined;
+          if (this.stopped) return;
+          const again = this.kicked;
+          this.kicked = false;
+          this.schedule(again ? 0 : (this.o.pollMs ?? 2000));
+        });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async deliver(row: { id: string; template: string; payload: string; attempts: number; created_at: Date }): Promise<boolean> {
+    const sql = this.o.sql();
+    const now = this.o.clock.now();
+    let message: MailMessage;
+    try {
+      message = JSON.parse(open(this.o.key, row.payload)) as MailMessage;
+    } catch {
+      // Sealed under a key no longer configured: it can never be delivered.
+      await this.o.repo.markFailed(sql, row.id, now, 'payload cannot be decrypted with the current SECRET_KEY');
+      this.o.logger.error({ msg: 'mail dropped: undecryptable payload', mail_id: row.id, template: row.template });
+      return false;
+    }
+    try {
+      await this.o.transport.send(this.o.from, message);
+      await this.o.repo.markSent(sql, row.id, this.o.clock.now());
+      return true;
+    } catch (err) {
+      const reason = (err as Error).message ?? String(err);
+      this.o.metrics.mailDeliveryFailures.inc();
+      const giveUp = (now.getTime() - row.created_at.getTime()) / 1000 > (this.o.giveUpAfterSeconds ?? 48 * 3600);
+      if (giveUp) {
+        await this.o.repo.markFailed(sql, row.id, now, reason);
+        this.o.logger.error({ msg: 'mail delivery abandoned', mail_id: row.id, template: row.template, attempts: row.attempts, err: reason });
+        return false;
+      }
+      const delay = Math.min(
+        (this.o.firstRetrySeconds ?? 5) * 2 ** Math.max(0, row.attempts - 1),
+        this.o.maxBackoffSeconds ?? 900,
+      );
+      await this.o.repo.markRetry(sql, row.id, new Date(now.getTime() + delay * 1000), reason);
+      this.o.logger.warn({ msg: 'mail delivery failed, will retry', mail_id: row.id, template: row.template, attempts: row.attempts, retry_in_s: delay, err: reason });
+      return false;
+    }
+  }
+}

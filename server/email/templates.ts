@@ -1,0 +1,55 @@
+/** The messages of SPEC section 7. Plain text: nothing to render, nothing to inject. */
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  /** A link the message carries (logged at debug level by the file outbox only). */
+  link?: string;
+}
+
+export type MailTemplate =
+  | { kind: 'verify_email'; to: string; link: string }
+  | { kind: 'reset_password'; to: string; link: string }
+  | { kind: 'signup_attempt'; to: string; resetLink: string }
+  | { kind: 'account_locked'; to: string; minutes: number }
+  | { kind: 'password_changed'; to: string };
+
+export function render(t: MailTemplate): MailMessage {
+  switch (t.kind) {
+    case 'verify_email':
+      return {
+        to: t.to,
+        subject: 'Verify your email',
+        link: t.link,
+        text: `Welcome to secure-auth.\n\nConfirm your email address by opening this link within 24 hours:\n\n${t.link}\n\nIf you did not sign up, ignore this message.\n`,
+      };
+    case 'reset_password':
+      return {
+        to: t.to,
+        subject: 'Reset your password',
+        link: t.link,
+        text: `Someone asked to reset the password of your secure-auth account.\n\nTo choose a new password, open this link within 30 minutes:\n\n${t.link}\n\nIf it was not you, ignore this message; your password is unchanged.\n`,
+      };
+    case 'signup_attempt':
+      // No verification link: this mail must not let a third party's sign-up
+      // attempt verify or take over anything.
+      return {
+        to: t.to,
+        subject: 'Sign-up attempt with your email',
+        text: `Someone tried to create a secure-auth account with this email address, which already has an account.\n\nIf it was you, sign in instead. If you forgot your password, you can reset it at:\n\n${t.resetLink}\n\nIf it was not you, no action is needed.\n`,
+      };
+    case 'account_locked':
+      return {
+        to: t.to,
+        subject: 'Your account was locked',
+        text: `Your secure-auth account was locked for ${t.minutes} minutes after several failed sign-in attempts.\n\nIf these attempts were not yours, consider resetting your password once the lock ends.\n`,
+      };
+    case 'password_changed':
+      return {
+        to: t.to,
+        subject: 'Your password was changed',
+        text: `The password of your secure-auth account was changed and all other sessions were signed out.\n\nIf this was not you, reset your password at once and contact support.\n`,
+      };
+  }
+}

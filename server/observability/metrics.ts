@@ -1,0 +1,63 @@
+import client from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client), one registry per app instance so tests
+ * can build several apps in one process.
+ */
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly loginSuccess = new client.Counter({ name: 'login_success_total', help: 'Successful logins', registers: [this.registry] });
+  readonly loginFailure = new client.Counter({
+    name: 'login_failure_total',
+    help: 'Failed logins by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly rateLimitExceeded = new client.Counter({
+    name: 'rate_limit_exceeded_total',
+    help: 'Calls refused by a rate limit',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
+  readonly accountLockouts = new client.Counter({ name: 'account_lockouts_total', help: 'Accounts locked', registers: [this.registry] });
+  readonly refreshTokenReuse = new client.Counter({
+    name: 'refresh_token_reuse_total',
+    help: 'Refresh token reuse detections (family revoked)',
+    registers: [this.registry],
+  });
+  readonly securityEvents = new client.Counter({
+    name: 'security_events_total',
+    help: 'Security events by type',
+    labelNames: ['event_type'],
+    registers: [this.registry],
+  });
+  readonly requestLatency = new client.Histogram({
+    name: 'request_latency_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly mailDeliveryFailures = new client.Counter({
+    name: 'mail_delivery_failures_total',
+    help: 'Failed mail delivery attempts (retried)',
+    registers: [this.registry],
+  });
+  readonly activeUsers: client.Gauge;
+
+  constructor(countActiveUsers: () => Promise<number>) {
+    this.activeUsers = new client.Gauge({
+      name: 'active_users_total',
+      help: 'Users with is_active = true',
+      registers: [this.registry],
+      // Read at scrape time with one count(*); no per-request cost.
+      async collect() {
+        try {
+          this.set(await countActiveUsers());
+        } catch {
+          /* database down: keep the last value; /health reports the outage */
+        }
+      },
+    });
+  }
+}

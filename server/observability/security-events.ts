@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import type { Sql } from '../db/sql.js';
+import type { SecurityEventRepository } from '../db/repositories/security-event.repository.js';
+import type { Clock } from '../security/clock.js';
+import type { Logger } from './logger.js';
+import { maskEmail } from './mask.js';
+import type { Metrics } from './metrics.js';
+
+export type SecurityEventType =
+  | 'user_registration'
+  | 'email_verified'
+  | 'auth_success'
+  | 'auth_failure'
+  | 'auth_failure_burst'
+  | 'account_lockout'
+  | 'account_unlocked'
+  | 'token_refresh'
+  | 'refresh_token_reuse'
+  | 'logout'
+  | 'session_revoked'
+  | 'password_changed'
+  | 'password_reset_requested'
+  | 'password_reset_completed'
+  | 'rate_limit_exceeded'
+  | 'admin_action';
+
+/** Who and where: filled from the request by the tRPC context. */
+export interface RequestInfo {
+  requestId: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface SecurityEventInput {
+  type: SecurityEventType;
+  outcome: 'success' | 'failure';
+  userId?: string | null;
+  email?: string | null;
+  details?: Record<string, unknown>;
+}
+
+const ALERTS = new Set<SecurityEventType>(['account_lockout', 'refresh_token_reuse', 'auth_failure_burst']);
+const WARNINGS = new Set<SecurityEventType>(['auth_failure', 'rate_limit_exceeded', 'session_revoked', 'admin_action']);
+const BURST_THRESHOLD = 10;
+const BURST_WINDOW_MS = 60_000;
+const BURST_TRACK_MAX = 10_000;
+
+/**
+ * The one writer of security events: a JSON line on stdout (SECURITY_EVENT,
+ * or SECURITY_ALERT for lockouts, refresh reuse and failure bursts), a row in
+ * security_events, an event on the active span, and a metric. Emails are
+ * masked; callers pass no secret (there is no field for one).
+ */
+export class SecurityEvents {
+  // Failure timestamps per IP for burst alerts. Bounded: the oldest IPs are
+  // dropped past BURST_TRACK_MAX (no unbounded memory under a spray attack).
+  private readonly failuresByIp = new Map<string, number[]>();
+
+  constructor(
+    private readonly deps: { logger: Logger; repo: SecurityEventRepository; metrics: Metrics; clock: Clock },
+  ) {}
+
+  async emit(sql: Sql, req: RequestInfo, input: SecurityEventInput): Promise<void> {
+    await this.write(sql, req, input);
+    if (input.type === 'auth_failure' && req.ip) {
+      if (this.noteFailure(req.ip)) {
+        await this.write(sql, req, {
+          type: 'auth_failure_burst',
+          outcome: 'failure',
+          details: { failures: BURST_THRESHOLD, window_seconds: BURST_WINDOW_MS / 1000 },
+        });
+      }
+    }
+  }
+
+  private async write(sql: Sql, req: RequestInfo, input: SecurityEventInput): Promise<void> {
+    const now = this.deps.clock.now();
+    const alert = ALERTS.has(input.type);
+    const severity = alert ? 'critical' : WARNINGS.has(input.type) ? 'warning' : 'info';
+    const span = trace.getActiveSpan();
+    const traceId = span?.spanContext().traceId;
+    const id = randomUUID();
+    const email = maskEmail(input.email);
+    const details = { ...(input.details ?? {}), ...(email ? { email } : {}) };
+    this.deps.logger.info({
+      msg: alert ? 'SECURITY_ALERT' : 'SECURITY_EVENT',
+      event_id: id,
+      event_type: input.type,
+      severity,
+      outcome: input.outcome,
+      ts: now.toISOString(),
+      request_id: req.requestId,
+      trace_id: traceId ?? null,
+      user_id: input.userId ?? null,
+      ip: req.ip,
+      email: email ?? null,
+      ...input.details,
+    });
+    span?.addEvent(`security.${input.type}`, {
+      'security.outcome': input.outcome,
+      'security.severity': severity,
+      ...(input.userId ? { 'enduser.id': input.userId } : {}),
+    });
+    this.deps.metrics.securityEvents.inc({ event_type: input.type });
+    try {
+      await this.deps.repo.insert(sql, {
+        id,
+        event_type: input.type,
+        severity,
+        outcome: input.outcome,
+        user_id: input.userId ?? null,
+        ip: req.ip,
+        request_id: req.requestId,
+        trace_id: traceId ?? null,
+        details,
+        created_at: now,
+      });
+    } catch (err) {
+      // The log line above already carries the event; losing the row must not
+      // fail the request that caused it.
+      this.deps.logger.error({ msg: 'security event not stored', event_type: input.type, err: (err as Error).message });
+    }
+  }
+
+  /** Returns true exactly when this failure makes the IP's burst reach the threshold. */
+  private noteFailure(ip: string): boolean {
+    const now = this.deps.clock.now().getTime();
+    const list = (this.failuresByIp.get(ip) ?? []).filter((t) => now - t < BURST_WINDOW_MS);
+    list.push(now);
+    this.failuresByIp.delete(ip);
+    this.failuresByIp.set(ip, list);
+    if (this.failuresByIp.size > BURST_TRACK_MAX) {
+      const oldest = this.failuresByIp.keys().next().value;
+      if (oldest !== undefined) this.failuresByIp.delete(oldest);
+    }
+    return list.length === BURST_THRESHOLD;
+  }
+}

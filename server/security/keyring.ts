@@ -1,0 +1,89 @@
+import { createHmac, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { blake2b } from '@noble/hashes/blake2.js';
+
+/**
+ * All token keys are derived from SECRET_KEY with HKDF-SHA256, one `info`
+ * label per purpose, so one secret can be rotated as a whole and no key is
+ * ever reused for two jobs.
+ */
+
+const SALT = Buffer.from('secure-auth/v1');
+// DER prefix of a PKCS#8 Ed25519 private key; the 32-byte seed follows.
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+export function deriveKey(secret: string, label: string, length = 32): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), SALT, Buffer.from(label), length));
+}
+
+export interface SigningKey {
+  /** PASERK id of the public key (`k4.pid.…`), carried in the token footer. */
+  kid: string;
+  /** PASERK of the public key (`k4.public.…`). */
+  paserk: string;
+  status: 'current' | 'previous';
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicKeyBytes: Buffer;
+}
+
+/** PASERK k4.pid: base64url(BLAKE2b-264("k4.pid." || "k4.public." || base64url(pk))). */
+export function paserkPid(publicPaserk: string): string {
+  const header = 'k4.pid.';
+  const digest = blake2b(Buffer.from(header + publicPaserk, 'utf8'), { dkLen: 33 });
+  return header + Buffer.from(digest).toString('base64url');
+}
+
+function signingKeyFrom(secret: string, status: SigningKey['status']): SigningKey {
+  const seed = deriveKey(secret, 'paseto-v4-public-ed25519');
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const publicKey = createPublicKey(privateKey);
+  const jwk = publicKey.export({ format: 'jwk' }) as { x: string };
+  const publicKeyBytes = Buffer.from(jwk.x, 'base64url');
+  const paserk = 'k4.public.' + publicKeyBytes.toString('base64url');
+  return { kid: paserkPid(paserk), paserk, status, privateKey, publicKey, publicKeyBytes };
+}
+
+export class Keyring {
+  readonly current: SigningKey;
+  readonly all: readonly SigningKey[];
+  private readonly byKid: ReadonlyMap<string, SigningKey>;
+  private readonly refreshKeys: readonly Buffer[];
+  private readonly emailTokenKey: Buffer;
+  readonly outboxKey: Buffer;
+
+  constructor(secretKey: string, previous: readonly string[] = []) {
+    this.current = signingKeyFrom(secretKey, 'current');
+    this.all = [this.current, ...previous.map((s) => signingKeyFrom(s, 'previous'))];
+    this.byKid = new Map(this.all.map((k) => [k.kid, k]));
+    this.refreshKeys = [secretKey, ...previous].map((s) => deriveKey(s, 'refresh-token-secret'));
+    this.emailTokenKey = deriveKey(secretKey, 'email-token-digest');
+    this.outboxKey = deriveKey(secretKey, 'mail-outbox-aes-256-gcm');
+  }
+
+  verificationKey(kid: string): SigningKey | undefined {
+    return this.byKid.get(kid);
+  }
+
+  /** Secret part of a refresh token derived from its id, under each ring key (current first). */
+  refreshSecrets(id: Buffer): Buffer[] {
+    return this.refreshKeys.map((k) => createHmac('sha256', k).update(id).digest());
+  }
+
+  /** Keyed digest of an email/reset token, so a leaked table cannot be replayed. */
+  emailTokenDigest(token: string): string {
+    return createHmac('sha256', this.emailTokenKey).update(token).digest('base64url');
+  }
+
+  /** Keyed digest used as a lookup key for values we must not store in plaintext. */
+  lookupDigest(namespace: string, value: string): string {
+    return createHmac('sha256', this.emailTokenKey).update(namespace + '\0' + value).digest('base64url');
+  }
+
+  publicKeys(): Array<{ kid: string; paserk: string; status: SigningKey['status'] }> {
+    return this.all.map(({ kid, paserk, status }) => ({ kid, paserk, status }));
+  }
+}

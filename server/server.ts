@@ -1,0 +1,57 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { Config } from './config/config.js';
+import { initOrm, migrateUp } from './db/orm.js';
+import { buildDeps, type Deps, type DepsOverrides } from './deps.js';
+
+export interface RunningServer {
+  url: string;
+  deps: Deps;
+  server: Server;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes the pool. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartServerOptions extends DepsOverrides {
+  databaseUrl: string;
+  migrate?: boolean;
+  poolMax?: number;
+}
+
+/** Builds and starts the service; shared by main.ts and the tests. */
+export async function startServer(config: Readonly<Config>, opts: StartServerOptions): Promise<RunningServer> {
+  const orm = await initOrm({ clientUrl: opts.databaseUrl, poolMax: opts.poolMax });
+  if (opts.migrate ?? true) await migrateUp(orm);
+  const deps = buildDeps(config, orm, opts);
+  const app = createApp(deps);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Slow-client protection: headers within 10 s, whole request within 30 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  deps.outbox.start();
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    deps,
+    server,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await deps.outbox.stop();
+        await orm.close(true);
+      })();
+      return closing;
+    },
+  };
+}

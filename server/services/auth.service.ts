@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import type { TokenPair } from '../../shared/dto.js';
+import type { LockoutRepository, LoginThrottleRepository } from '../db/repositories/lockout.repository.js';
+import type { EmailTokenRepository } from '../db/repositories/email-token.repository.js';
+import type { UserRepository } from '../db/repositories/user.repository.js';
+import type { Sql } from '../db/sql.js';
+import type { Mailer } from '../email/mailer.js';
+import { AppError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
+import type { Clock } from '../security/clock.js';
+import type { Keyring } from '../security/keyring.js';
+import { newEmailToken } from '../security/opaque-token.js';
+import type { PasswordHasher } from '../security/password-hasher.js';
+import type { CredentialVerifier } from './credential-verifier.service.js';
+import { normaliseEmail } from './email-normaliser.js';
+import type { PasswordPolicy } from './password-policy.js';
+import type { SessionService } from './session.service.js';
+
+const VERIFY_TTL_SECONDS = 24 * 3600;
+const RESET_TTL_SECONDS = 30 * 60;
+
+export interface AuthDeps {
+  clock: Clock;
+  publicUrl: string;
+  emailVerificationRequired: boolean;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+  keyring: Keyring;
+  users: UserRepository;
+  emailTokens: EmailTokenRepository;
+  lockouts: LockoutRepository;
+  throttles: LoginThrottleRepository;
+  credentials: CredentialVerifier;
+  sessions: SessionService;
+  mailer: Mailer;
+  events: SecurityEvents;
+  metrics: Metrics;
+}
+
+/**
+ * Registration, login, email verification and password management.
+ * Hashing always happens before a transaction opens: no database connection
+ * is held while scrypt runs.
+ */
+export class AuthService {
+  constructor(private readonly d: AuthDeps) {}
+
+  private weakPasswordCheck(password: string, email: string): void {
+    const reason = this.d.policy.check(password, email);
+    if (reason) throw new AppError('WEAK_PASSWORD', { reason, message: `password refused: ${reason}` });
+  }
+
+  async register(
+    sql: Sql,
+    input: { email: string; password: string; fullName?: string },
+    req: RequestInfo,
+  ): Promise<{ ok: true; verificationRequired: boolean }> {
+    const email = normaliseEmail(input.email);
+    this.weakPasswordCheck(input.password, email);
+    const verificationRequired = this.d.emailVerificationRequired;
+    // Hash even when the email is taken, so both answers take the same time.
+    const hashedPassword = await this.d.hasher.hash(input.password);
+    const created = await sql.tx(async (tx) => {
+      const user = await this.d.users.insert(tx, {
+        id: randomUUID(),
+        email,
+        hashedPassword,
+        fullName: input.fullName?.trim() || null,
+        verified: !verificationRequired,
+      });
+      if (!user) {
+        if (!verificationRequired) return null;
+        // Anti-enumeration: same answer as a new sign-up; the owner is told instead.
+        await this.d.mailer.enqueue(tx, {
+          kind: 'signup_attempt',
+          to: email,
+          resetLink: `${this.d.publicUrl}/reset-password`,
+        });
+        return null;
+      }
+      await this.d.throttles.delete(tx, this.d.keyring.lookupDigest('login-throttle', email));
+      if (verificationRequired) await this.issueEmailToken(tx, user.id, email, 'verify_email');
+      return user;
+    });
+    if (!created) {
+      await this.d.events.emit(sql, req, {
+        type: 'user_registration',
+        outcome: 'failure',
+        email,
+        details: { reason: 'email_taken' },
+      });
+      if (!verificationRequired) throw new AppError('EMAIL_TAKEN');
+      return { ok: true, verificationRequired };
+    }
+    await this.d.events.emit(sql, req, { type: 'user_registration', outcome: 'success', userId: created.id, email });
+    return { ok: true, verificationRequired };
+  }
+
+  async verifyEmail(sql: Sql, token: string, req: RequestInfo): Promise<{ ok: true }> {
+    const userId = await sql.tx(async (tx) => {
+      const id = await this.d.emailTokens.consume(tx, 'verify_email', this.d.keyring.emailTokenDigest(token), this.d.clock.now());
+      if (id) await this.d.users.markVerified(tx, id);
+      return id;
+    });
+    if (!userId) throw new AppError('INVALID_TOKEN');
+    await this.d.events.emit(sql, req, { type: 'email_verified', outcome: 'success', userId });
+    return { ok: true };
+  }
+
+  /** Always answers ok: whether the email exists is not revealed. */
+  async resendVerification(sql: Sql, rawEmail: string, _req: RequestInfo): Promise<{ ok: true }> {
+    const email = normaliseEmail(rawEmail);
+    const user = await this.d.users.findByEmail(sql, email);
+    if (user && !user.email_verified_at && user.is_active) {
+      await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'verify_email'));
+    }
+    return { ok: true };
+  }
+
+  async login(sql: Sql, input: { email: string; password: string }, req: RequestInfo): Promise<TokenPair> {
+    const email = normaliseEmail(input.email);
+    const user = await this.d.users.findByEmail(sql, email);
+    await this.d.credentials.verify(sql, email, user, input.password, req);
+    const u = user!;
+    if (!u.is_active) {
+      this.d.metrics.loginFailure.inc({ reason: 'inactive' });
+      await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'inactive' } });
+      throw new AppError('INVALID_CREDENTIALS');
+    }
+    if (this.d.emailVerificationRequired && !u.email_verified_at) {
+      await this.d.users.clearLock(sql, u.id);
+      this.d.metrics.loginFailure.inc({ reason: 'email_not_verified' });
+      await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'email_not_verified' } });
+      throw new AppError('EMAIL_NOT_VERIFIED');
+    }
+    // Hashes made with older scrypt parameters are upgraded on the next login.
+    const newHash = this.d.hasher.needsRehash(u.hashed_password) ? await this.d.hasher.hash(input.password) : undefined;
+    const pair = await sql.tx(async (tx) => {
+      await this.d.users.recordLogin(tx, u.id, newHash);
+      return this.d.sessions.start(tx, u, req);
+    });
+    this.d.metrics.loginSuccess.inc();
+    await this.d.events.emit(sql, req, {
+      type: 'auth_success',
+      outcome: 'success',
+      userId: u.id,
+      email,
+      details: { rehashed: newHash !== undefined },
+    });
+    return pair;
+  }
+
+  async changePassword(
+    sql: Sql,
+    userId: string,
+    input: { currentPassword: string; newPassword: string },
+    req: RequestInfo,
+  ): Promise<TokenPair> {
+    const user = await this.d.users.findById(sql, userId);
+    if (!user) throw new AppError('UNAUTHENTICATED');
+    await this.d.credentials.verify(sql, user.email, user, input.currentPassword, req);
+    this.weakPasswordCheck(input.newPassword, user.email);
+    const hashed = await this.d.hasher.hash(input.newPassword);
+    const pair = await sql.tx(async (tx) => {
+      const sessionVersion = await this.d.users.setPassword(tx, user.id, hashed);
+      await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_changed');
+      await this.d.mailer.enqueue(tx, { kind: 'password_changed', to: user.email });
+      return this.d.sessions.start(tx, { ...user, session_version: sessionVersion }, req);
+    });
+    await this.d.events.emit(sql, req, { type: 'password_changed', outcome: 'success', userId: user.id, email: user.email });
+    return pair;
+  }
+
+  /** Always answers ok: whether the email exists is not revealed. */
+  async requestPasswordReset(sql: Sql, rawEmail: string, req: RequestInfo): Promise<{ ok: true }> {
+    const email = normaliseEmail(rawEmail);
+    const user = await this.d.users.findByEmail(sql, email);
+    if (user && user.is_active) {
+      await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'reset_password'));
+    }
+    await this.d.events.emit(sql, req, {
+      type: 'password_reset_requested',
+      outcome: user && user.is_active ? 'success' : 'failure',
+      userId: user?.id ?? null,
+      email,
+    });
+    return { ok: true };
+  }
+
+  async resetPassword(sql: Sql, input: { token: string; newPassword: string }, req: RequestInfo): Promise<{ ok: true }> {
+    const digest = this.d.keyring.emailTokenDigest(input.token);
+    const now = this.d.clock.now();
+    // Peek first so a refused new password does not burn the link.
+    const userId = await this.d.emailTokens.peek(sql, 'reset_password', digest, now);
+    const user = userId ? await this.d.users.findById(sql, userId) : undefined;
+    if (!user) throw new AppError('INVALID_TOKEN');
+    this.weakPasswordCheck(input.newPassword, user.email);
+    const hashed = await this.d.hasher.hash(input.newPassword);
+    const done = await sql.tx(async (tx) => {
+      const consumed = await this.d.emailTokens.consume(tx, 'reset_password', digest, this.d.clock.now());
+      if (consumed !== user.id) return false;
+      await this.d.users.setPassword(tx, user.id, hashed, { clearLock: true });
+      // The link proves control of the mailbox.
+      await this.d.users.markVerified(tx, user.id);
+      await this.d.lockouts.release(tx, user.id, 'password_reset', this.d.clock.now());
+      await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_reset');
+      await this.d.mailer.enqueue(tx, { kind: 'password_changed', to: user.email });
+      return true;
+    });
+    if (!done) throw new AppError('INVALID_TOKEN');
+    await this.d.events.emit(sql, req, { type: 'password_reset_completed', outcome: 'success', userId: user.id, email: user.email });
+    return { ok: true };
+  }
+
+  private async issueEmailToken(tx: Sql, userId: string, email: string, purpose: 'verify_email' | 'reset_password'): Promise<void> {
+    const token = newEmailToken();
+    const ttl = purpose === 'verify_email' ? VERIFY_TTL_SECONDS : RESET_TTL_SECONDS;
+    const now = this.d.clock.now();
+    await this.d.emailTokens.replace(
+      tx,
+      { userId, purpose, tokenHash: this.d.keyring.emailTokenDigest(token), expiresAt: new Date(now.getTime() + ttl * 1000) },
+      now,
+    );
+    const path = purpose === 'verify_email' ? 'verify-email' : 'reset-password';
+    const link = `${this.d.publicUrl}/${path}?token=${token}`;
+    await this.d.mailer.enqueue(tx, purpose === 'verify_email' ? { kind: 'verify_email', to: email, link } : { kind: 'reset_password', to: email, link });
+  }
+}
+

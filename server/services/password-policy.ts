@@ -1,0 +1,39 @@
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import * as en from '@zxcvbn-ts/language-en';
+import type { WeakPasswordReason } from '../../shared/app-codes.js';
+
+export const MAX_PASSWORD_LENGTH = 256;
+const SERVICE_NAME = 'secure-auth';
+const MIN_SCORE = 3;
+
+/**
+ * NIST SP 800-63B-4 style: length, not composition; refuse guessable
+ * passwords and ones built from the account's own email or our name.
+ * Returns null when acceptable, else the reason (the service picks the error).
+ */
+export class PasswordPolicy {
+  private readonly zxcvbn = new ZxcvbnFactory({
+    dictionary: { ...common.dictionary, ...en.dictionary },
+    graphs: common.adjacencyGraphs,
+    translations: en.translations,
+  });
+
+  constructor(private readonly minLength: number) {}
+
+  check(password: string, email: string): WeakPasswordReason | null {
+    const pw = password.normalize('NFKC');
+    // Count code points, not UTF-16 units: an emoji is one character to the user.
+    const length = [...pw].length;
+    if (length < this.minLength) return 'too_short';
+    if (length > MAX_PASSWORD_LENGTH) return 'too_long';
+    const lower = pw.toLowerCase();
+    const local = email.split('@')[0]?.toLowerCase() ?? '';
+    if (local.length >= 3 && lower.includes(local)) return 'contains_email';
+    if (lower.includes(SERVICE_NAME)) return 'contains_service_name';
+    // zxcvbn's cost grows with length; the first 100 characters decide.
+    const result = this.zxcvbn.check(pw.slice(0, 100), [local, SERVICE_NAME, 'secure', 'auth']);
+    if (result.score < MIN_SCORE) return 'too_guessable';
+    return null;
+  }
+}

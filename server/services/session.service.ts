@@ -1,0 +1,234 @@
+import type { AccessClaims, SessionInfo, TokenPair } from '../../shared/dto.js';
+import type { RefreshTokenRepository, RefreshTokenRow } from '../db/repositories/refresh-token.repository.js';
+import type { UserRepository, UserRow } from '../db/repositories/user.repository.js';
+import type { Sql } from '../db/sql.js';
+import { AppError } from '../errors.js';
+import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
+import type { Metrics } from '../observability/metrics.js';
+import { AccessTokenError, type AccessTokenService } from '../security/access-token.js';
+import type { Clock } from '../security/clock.js';
+import type { RefreshTokenCodec } from '../security/opaque-token.js';
+import { toPublicUser } from './user-dto.js';
+
+export interface SessionSettings {
+  refreshTtlSeconds: number;
+  sessionMaxSeconds: number;
+  reuseGraceSeconds: number;
+}
+
+export interface AuthenticatedUser {
+  user: UserRow;
+  claims: AccessClaims;
+}
+
+/** What a refresh attempt found, decided inside the transaction, acted on after it. */
+type RotationOutcome =
+  | { kind: 'rotated'; user: UserRow; token: string; row: { expires_at: Date; family_id: string } }
+  | { kind: 'invalid' }
+  | { kind: 'reused'; row: RefreshTokenRow };
+
+/**
+ * Sessions are refresh-token families. Issues token pairs, rotates refresh
+ * tokens with reuse detection, ends sessions, and authenticates access tokens
+ * with the one-query live-session check.
+ */
+export class SessionService {
+  constructor(
+    private readonly d: {
+      settings: SessionSettings;
+      clock: Clock;
+      users: UserRepository;
+      refreshTokens: RefreshTokenRepository;
+      codec: RefreshTokenCodec;
+      accessTokens: AccessTokenService;
+      events: SecurityEvents;
+      metrics: Metrics;
+    },
+  ) {}
+
+  /** A new session (family, generation 0) and its first token pair. */
+  async start(sql: Sql, user: UserRow, req: RequestInfo): Promise<TokenPair> {
+    const now = this.d.clock.now();
+    const { id, token, tokenHash } = this.d.codec.create();
+    const familyExpiresAt = new Date(now.getTime() + this.d.settings.sessionMaxSeconds * 1000);
+    const expiresAt = this.slidingExpiry(now, familyExpiresAt);
+    await this.d.refreshTokens.insert(sql, {
+      id,
+      userId: user.id,
+      familyId: id,
+      parentId: null,
+      generation: 0,
+      tokenHash,
+      createdAt: now,
+      expiresAt,
+      familyExpiresAt,
+      userAgent: req.userAgent?.slice(0, 512) ?? null,
+      ip: req.ip,
+    });
+    return this.pair(user, id, token, expiresAt);
+  }
+
+  async refresh(sql: Sql, presented: string, req: RequestInfo): Promise<TokenPair> {
+    const parsed = this.d.codec.parse(presented);
+    if (!parsed) throw new AppError('INVALID_REFRESH_TOKEN');
+    const outcome = await sql.tx((tx) => this.rotate(tx, parsed.tokenHash, req));
+    switch (outcome.kind) {
+      case 'invalid':
+        throw new AppError('INVALID_REFRESH_TOKEN');
+      case 'reused': {
+        // Outside the rotation transaction: the revocation must commit even
+        // though the caller gets an error.
+        const now = this.d.clock.now();
+        await this.d.refreshTokens.revokeFamily(sql, outcome.row.family_id, 'reuse', now);
+        this.d.metrics.refreshTokenReuse.inc();
+        await this.d.events.emit(sql, req, {
+          type: 'refresh_token_reuse',
+          outcome: 'failure',
+          userId: outcome.row.user_id,
+          details: { session_id: outcome.row.family_id, generation: outcome.row.generation },
+        });
+        throw new AppError('REFRESH_TOKEN_REUSED');
+      }
+      case 'rotated':
+        await this.d.events.emit(sql, req, {
+          type: 'token_refresh',
+          outcome: 'success',
+          userId: outcome.user.id,
+          details: { session_id: outcome.row.family_id },
+        });
+        return this.pair(outcome.user, outcome.row.family_id, outcome.token, outcome.row.expires_at);
+    }
+  }
+
+  private async rotate(tx: Sql, tokenHash: string, req: RequestInfo): Promise<RotationOutcome> {
+    const now = this.d.clock.now();
+    const claimed = await this.d.refreshTokens.claimForRotation(tx, tokenHash, now);
+    if (claimed) {
+      const user = await this.d.users.findById(tx, claimed.user_id);
+      if (!user || !user.is_active) {
+        await this.d.refreshTokens.revokeFamily(tx, claimed.family_id, 'user_inactive', now);
+        return { kind: 'invalid' };
+      }
+      const { id, token, tokenHash: childHash } = this.d.codec.create();
+      const expiresAt = this.slidingExpiry(now, claimed.family_expires_at);
+      await this.d.refreshTokens.insert(tx, {
+        id,
+        userId: user.id,
+        familyId: claimed.family_id,
+        parentId: claimed.id,
+        generation: claimed.generation + 1,
+        tokenHash: childHash,
+        createdAt: now,
+        expiresAt,
+        familyExpiresAt: claimed.family_expires_at,
+        userAgent: req.userAgent?.slice(0, 512) ?? claimed.user_agent,
+        ip: req.ip ?? claimed.ip,
+      });
+      return { kind: 'rotated', user, token, row: { expires_at: expiresAt, family_id: claimed.family_id } };
+    }
+
+    const row = await this.d.refreshTokens.findByHash(tx, tokenHash);
+    if (!row || row.revoked_at || !row.used_at) return { kind: 'invalid' }; // unknown, revoked, or expired
+    const sinceUse = (now.getTime() - row.used_at.getTime()) / 1000;
+    if (sinceUse > this.d.settings.reuseGraceSeconds) return { kind: 'reused', row };
+
+    // Inside the grace window (two tabs, or a lost response): hand out the
+    // family's one live token again, never a second branch.
+    let child = await this.d.refreshTokens.findChild(tx, row.id);
+    while (child && child.used_at && !child.revoked_at) child = await this.d.refreshTokens.findChild(tx, child.id);
+    if (!child || child.revoked_at || child.expires_at <= now) return { kind: 'invalid' };
+    const token = this.d.codec.rederive(child.id, child.token_hash);
+    const user = await this.d.users.findById(tx, child.user_id);
+    if (!token || !user || !user.is_active) return { kind: 'invalid' };
+    return { kind: 'rotated', user, token, row: child };
+  }
+
+  /** Ends the session a refresh token belongs to. Idempotent; unknown tokens are fine. */
+  async logout(sql: Sql, presented: string, req: RequestInfo): Promise<void> {
+    const parsed = this.d.codec.parse(presented);
+    if (!parsed) return;
+    const row = await this.d.refreshTokens.findByHash(sql, parsed.tokenHash);
+    if (!row) return;
+    const ended = await this.d.refreshTokens.revokeFamily(sql, row.family_id, 'logout', this.d.clock.now());
+    if (ended) {
+      await this.d.events.emit(sql, req, {
+        type: 'logout',
+        outcome: 'success',
+        userId: row.user_id,
+        details: { session_id: row.family_id },
+      });
+    }
+  }
+
+  /**
+   * Verifies an access token and checks, in one indexed query, that its user
+   * is active, its session_version current and its session live.
+   */
+  async authenticate(sql: Sql, accessToken: string): Promise<AuthenticatedUser> {
+    let claims: AccessClaims;
+    try {
+      claims = await this.d.accessTokens.verify(accessToken);
+    } catch (err) {
+      if (err instanceof AccessTokenError) throw new AppError('UNAUTHENTICATED');
+      throw err;
+    }
+    const user = await this.d.users.findForSession(sql, claims.sub, claims.sv, claims.sid, this.d.clock.now());
+    if (!user) throw new AppError('UNAUTHENTICATED');
+    return { user, claims };
+  }
+
+  async list(sql: Sql, userId: string, currentSessionId: string): Promise<SessionInfo[]> {
+    const rows = await this.d.refreshTokens.listSessions(sql, userId, this.d.clock.now());
+    return rows.map((r) => ({
+      id: r.family_id,
+      createdAt: r.created_at.toISOString(),
+      lastUsedAt: r.last_used_at.toISOString(),
+      userAgent: r.user_agent,
+      ip: r.ip,
+      current: r.family_id === currentSessionId,
+    }));
+  }
+
+  async revoke(sql: Sql, userId: string, sessionId: string, req: RequestInfo): Promise<void> {
+    // Another user's session id answers exactly like an unknown one.
+    if (!(await this.d.refreshTokens.familyBelongsTo(sql, sessionId, userId))) throw new AppError('NOT_FOUND');
+    const ended = await this.d.refreshTokens.revokeFamily(sql, sessionId, 'revoked', this.d.clock.now());
+    if (ended) {
+      await this.d.events.emit(sql, req, { type: 'session_revoked', outcome: 'success', userId, details: { session_id: sessionId } });
+    }
+  }
+
+  async revokeAll(sql: Sql, userId: string, req: RequestInfo, exceptSessionId?: string, reason = 'revoked'): Promise<number> {
+    const revoked = await this.d.refreshTokens.revokeAllForUser(sql, userId, reason, this.d.clock.now(), exceptSessionId);
+    if (revoked > 0) {
+      await this.d.events.emit(sql, req, {
+        type: 'session_revoked',
+        outcome: 'success',
+        userId,
+        details: { sessions: revoked, all: true, reason },
+      });
+    }
+    return revoked;
+  }
+
+  private slidingExpiry(now: Date, familyExpiresAt: Date): Date {
+    return new Date(Math.min(now.getTime() + this.d.settings.refreshTtlSeconds * 1000, familyExpiresAt.getTime()));
+  }
+
+  private async pair(user: UserRow, sessionId: string, refreshToken: string, refreshExpiresAt: Date): Promise<TokenPair> {
+    const accessToken = await this.d.accessTokens.issue({
+      userId: user.id,
+      sessionId,
+      sessionVersion: user.session_version,
+      isSuperuser: user.is_superuser,
+    });
+    return {
+      accessToken,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: Math.round(this.d.accessTokens.ttlSeconds),
+      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt.getTime() - this.d.clock.now().getTime()) / 1000)),
+      user: toPublicUser(user),
+    };
+  }
+}

@@ -1,0 +1,11 @@
+import { publicProcedure, router } from '../procedures.js';
+import { authRouter } from './auth.router.js';
+import { sessionsRouter } from './sessions.router.js';
+
+export const appRouter = router({
+  health: publicProcedure.query(({ ctx }) => ctx.deps.health.check(ctx.sql)),
+  auth: authRouter,
+  sessions: sessionsRouter,
+});
+
+export type AppRouter = typeof appRouter;

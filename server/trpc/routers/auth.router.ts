@@ -1,0 +1,58 @@
+import {
+  changePasswordInput,
+  emailOnlyInput,
+  loginInput,
+  refreshInput,
+  registerInput,
+  resetPasswordInput,
+  verifyEmailInput,
+} from '../../../shared/schemas.js';
+import { toPublicUser } from '../../services/user-dto.js';
+import { publicProcedure, router, userProcedure } from '../procedures.js';
+
+export const authRouter = router({
+  register: publicProcedure
+    .meta({ rateLimits: ['register.ip'] })
+    .input(registerInput)
+    .mutation(({ ctx, input }) => ctx.deps.auth.register(ctx.sql, input, ctx.req)),
+
+  verifyEmail: publicProcedure
+    .input(verifyEmailInput)
+    .mutation(({ ctx, input }) => ctx.deps.auth.verifyEmail(ctx.sql, input.token, ctx.req)),
+
+  resendVerification: publicProcedure
+    .meta({ rateLimits: ['reset.ip', 'reset.email'] })
+    .input(emailOnlyInput)
+    .mutation(({ ctx, input }) => ctx.deps.auth.resendVerification(ctx.sql, input.email, ctx.req)),
+
+  login: publicProcedure
+    .meta({ rateLimits: ['login.ip', 'login.email'] })
+    .input(loginInput)
+    .mutation(({ ctx, input }) => ctx.deps.auth.login(ctx.sql, input, ctx.req)),
+
+  refresh: publicProcedure
+    .meta({ rateLimits: ['refresh.ip'] })
+    .input(refreshInput)
+    .mutation(({ ctx, input }) => ctx.deps.sessions.refresh(ctx.sql, input.refreshToken, ctx.req)),
+
+  logout: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.sessions.logout(ctx.sql, input.refreshToken, ctx.req);
+    return { ok: true as const };
+  }),
+
+  me: userProcedure.query(({ ctx }) => toPublicUser(ctx.auth.user)),
+
+  changePassword: userProcedure
+    .input(changePasswordInput)
+    .mutation(({ ctx, input }) => ctx.deps.auth.changePassword(ctx.sql, ctx.auth.user.id, input, ctx.req)),
+
+  requestPasswordReset: publicProcedure
+    .meta({ rateLimits: ['reset.ip', 'reset.email'] })
+    .input(emailOnlyInput)
+    .mutation(({ ctx, input }) => ctx.deps.auth.requestPasswordReset(ctx.sql, input.email, ctx.req)),
+
+  resetPassword: publicProcedure
+    .meta({ rateLimits: ['reset.ip'] })
+    .input(resetPasswordInput)
+    .mutation(({ ctx, input }) => ctx.deps.auth.resetPassword(ctx.sql, input, ctx.req)),
+});

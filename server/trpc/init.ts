@@ -1,6 +1,6 @@
-import { initTRPC } from '@trpc/server';
+import { initTRPC, type TRPC_ERROR_CODE_KEY, type TRPC_ERROR_CODE_NUMBER, type TRPCRouterBuilder } from '@trpc/server';
 import type { Context } from './context.js';
-import { describeError } from './error-formatter.js';
+import { describeError, type AppErrorData } from './error-formatter.js';
 
 /** Per-procedure settings read by middleware. */
 export interface Meta {
@@ -8,13 +8,20 @@ export interface Meta {
   rateLimits?: readonly string[];
 }
 
-export const t = initTRPC
+/** The error every procedure answers with: tRPC's code plus the stable `appCode`. */
+export interface ErrorShape {
+  code: TRPC_ERROR_CODE_NUMBER;
+  message: string;
+  data: AppErrorData & { code: TRPC_ERROR_CODE_KEY; httpStatus: number; path: string | undefined };
+}
+
+const base = initTRPC
   .context<Context>()
   .meta<Meta>()
   .create({
     // No stack traces or internals in responses, in any environment.
     isDev: false,
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error }): ErrorShape {
       const { message, data } = describeError(error);
       return {
         code: shape.code,
@@ -23,3 +30,19 @@ export const t = initTRPC
       };
     },
   });
+
+/**
+ * The root types routers declare. `ctx` is deliberately `object`: built
+ * procedures do not carry the context type, so only the router root would,
+ * and it would drag Deps (MikroORM, Express, pino) into the AppRouter type
+ * that @secure-auth/client bundles into its published declarations.
+ * Procedures and middleware still see the full Context.
+ */
+export interface RouterRootTypes {
+  ctx: object;
+  meta: Meta;
+  errorShape: ErrorShape;
+  transformer: false;
+}
+
+export const t = base as unknown as Omit<typeof base, 'router'> & { router: TRPCRouterBuilder<RouterRootTypes> };

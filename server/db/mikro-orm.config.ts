@@ -4,9 +4,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { entities } from './entities/index.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // Compiled builds keep migrations next to dist; sources use migrations/*.ts.
 const compiled = import.meta.url.endsWith('.js') && import.meta.url.includes('/dist/');
+// The repository (or image) root: this file is server/db/ in sources and
+// dist/server/db/ when compiled.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), compiled ? '../../..' : '../..');
 
 export interface OrmOptions {
   clientUrl: string;

@@ -133,7 +133,12 @@ export class UserRepository {
     return Number(row?.n ?? 0);
   }
 
-  /** Keyset pagination on (created_at, id): stable while rows are added. */
+  /**
+   * Keyset pagination on (created_at, id): stable while rows are added.
+   * created_at is compared at millisecond precision because the cursor
+   * carries a JS Date: PostgreSQL keeps microseconds, and comparing those
+   * against a truncated cursor would repeat the last row of a page.
+   */
   async list(sql: Sql, opts: { query?: string; after?: { createdAt: Date; id: string }; limit: number }): Promise<UserRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -142,12 +147,12 @@ export class UserRepository {
       params.push(opts.query.toLowerCase());
     }
     if (opts.after) {
-      where.push('(created_at, id) > (?, ?)');
+      where.push(`(date_trunc('milliseconds', created_at), id) > (?, ?)`);
       params.push(opts.after.createdAt, opts.after.id);
     }
     params.push(opts.limit);
     return sql.all<UserRow>(
-      `select * from users ${where.length ? 'where ' + where.join(' and ') : ''} order by created_at, id limit ?`,
+      `select * from users ${where.length ? 'where ' + where.join(' and ') : ''} order by date_trunc('milliseconds', created_at), id limit ?`,
       params,
     );
   }

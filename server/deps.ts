@@ -20,6 +20,7 @@ import { systemClock, type Clock } from './security/clock.js';
 import { Keyring } from './security/keyring.js';
 import { RefreshTokenCodec } from './security/opaque-token.js';
 import { PasswordHasher } from './security/password-hasher.js';
+import { AdminService } from './services/admin.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CredentialVerifier } from './services/credential-verifier.service.js';
 import { HealthService } from './services/health.service.js';
@@ -40,6 +41,7 @@ export interface Deps {
   events: SecurityEvents;
   sessions: SessionService;
   auth: AuthService;
+  admin: AdminService;
   health: HealthService;
   mailer: Mailer;
   outbox: OutboxWorker;
@@ -126,12 +128,13 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     metrics,
     mailer,
   });
+  const policy = new PasswordPolicy(config.passwordMinLength);
   const auth = new AuthService({
     clock,
     publicUrl: config.publicUrl,
     emailVerificationRequired: config.emailVerificationRequired,
     hasher,
-    policy: new PasswordPolicy(config.passwordMinLength),
+    policy,
     keyring,
     users: repos.users,
     emailTokens: repos.emailTokens,
@@ -142,6 +145,19 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     mailer,
     events,
     metrics,
+  });
+  const admin = new AdminService({
+    clock,
+    hasher,
+    policy,
+    keyring,
+    users: repos.users,
+    lockouts: repos.lockouts,
+    throttles: repos.throttles,
+    securityEvents: repos.securityEvents,
+    sessions,
+    auth,
+    events,
   });
   return {
     config,
@@ -156,6 +172,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     events,
     sessions,
     auth,
+    admin,
     health: new HealthService(),
     mailer,
     outbox,

@@ -1,4 +1,5 @@
 import { publicProcedure, router } from '../procedures.js';
+import { adminRouter } from './admin.router.js';
 import { authRouter } from './auth.router.js';
 import { sessionsRouter } from './sessions.router.js';
 
@@ -6,6 +7,7 @@ export const appRouter = router({
   health: publicProcedure.query(({ ctx }) => ctx.deps.health.check(ctx.sql)),
   auth: authRouter,
   sessions: sessionsRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -63,6 +63,9 @@ export interface AccessTokenServiceOptions {
 
 const MAX_SKEW_SECONDS = 60;
 const MAX_TOKEN_LENGTH = 4096;
+// Ids go into the session query as uuid parameters; a malformed one must be
+// a refused token, not a database error (500) on every authenticated call.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class AccessTokenService {
   private readonly signingKey: NodeEd25519Key;
@@ -120,8 +123,11 @@ export class AccessTokenService {
       });
       if (
         typeof claims.sub !== 'string' ||
+        !UUID.test(claims.sub) ||
         typeof claims.sid !== 'string' ||
+        !UUID.test(claims.sid) ||
         typeof claims.sv !== 'number' ||
+        !Number.isSafeInteger(claims.sv) ||
         typeof claims.adm !== 'boolean'
       ) {
         throw new AccessTokenError('invalid');

@@ -23,7 +23,7 @@ export interface AuthenticatedUser {
 
 /** What a refresh attempt found, decided inside the transaction, acted on after it. */
 type RotationOutcome =
-  | { kind: 'rotated'; user: UserRow; token: string; row: { expires_at: Date; family_id: string } }
+  | { kind: 'rotated'; user: UserRow; token: string; row: { expires_at: Date; family_id: string }; now: Date }
   | { kind: 'invalid' }
   | { kind: 'reused'; row: RefreshTokenRow };
 
@@ -65,7 +65,7 @@ export class SessionService {
       userAgent: req.userAgent?.slice(0, 512) ?? null,
       ip: req.ip,
     });
-    return this.pair(user, id, token, expiresAt);
+    return this.pair(user, id, token, expiresAt, now);
   }
 
   async refresh(sql: Sql, presented: string, req: RequestInfo): Promise<TokenPair> {
@@ -96,7 +96,7 @@ export class SessionService {
           userId: outcome.user.id,
           details: { session_id: outcome.row.family_id },
         });
-        return this.pair(outcome.user, outcome.row.family_id, outcome.token, outcome.row.expires_at);
+        return this.pair(outcome.user, outcome.row.family_id, outcome.token, outcome.row.expires_at, outcome.now);
     }
   }
 
@@ -124,7 +124,7 @@ export class SessionService {
         userAgent: req.userAgent?.slice(0, 512) ?? claimed.user_agent,
         ip: req.ip ?? claimed.ip,
       });
-      return { kind: 'rotated', user, token, row: { expires_at: expiresAt, family_id: claimed.family_id } };
+      return { kind: 'rotated', user, token, row: { expires_at: expiresAt, family_id: claimed.family_id }, now };
     }
 
     const row = await this.d.refreshTokens.findByHash(tx, tokenHash);
@@ -140,7 +140,7 @@ export class SessionService {
     const token = this.d.codec.rederive(child.id, child.token_hash);
     const user = await this.d.users.findById(tx, child.user_id);
     if (!token || !user || !user.is_active) return { kind: 'invalid' };
-    return { kind: 'rotated', user, token, row: child };
+    return { kind: 'rotated', user, token, row: child, now };
   }
 
   /** Ends the session a refresh token belongs to. Idempotent; unknown tokens are fine. */
@@ -215,7 +215,8 @@ export class SessionService {
     return new Date(Math.min(now.getTime() + this.d.settings.refreshTtlSeconds * 1000, familyExpiresAt.getTime()));
   }
 
-  private async pair(user: UserRow, sessionId: string, refreshToken: string, refreshExpiresAt: Date): Promise<TokenPair> {
+  /** `now` is the instant the refresh expiry was computed from, so refreshExpiresIn is exact, not a second short. */
+  private async pair(user: UserRow, sessionId: string, refreshToken: string, refreshExpiresAt: Date, now: Date): Promise<TokenPair> {
     const accessToken = await this.d.accessTokens.issue({
       userId: user.id,
       sessionId,
@@ -227,7 +228,7 @@ export class SessionService {
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: Math.round(this.d.accessTokens.ttlSeconds),
-      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt.getTime() - this.d.clock.now().getTime()) / 1000)),
+      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt.getTime() - now.getTime()) / 1000)),
       user: toPublicUser(user),
     };
   }

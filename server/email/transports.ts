@@ -23,7 +23,10 @@ export function smtpTransport(smtp: SmtpConfig): MailTransport {
   });
   return {
     async send(from, m) {
-      await transporter.sendMail({ from, to: m.to, subject: m.subject, text: m.text });
+      // An address object, not a string: nodemailer parses a string as an
+      // address list ("x<a@b>" or "x,a@b" would reach a@b), and the message
+      // must go to exactly the address stored on the account.
+      await transporter.sendMail({ from, to: { name: '', address: m.to }, subject: m.subject, text: m.text });
     },
     close: () => transporter.close(),
   };

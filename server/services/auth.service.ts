@@ -13,7 +13,7 @@ import type { Keyring } from '../security/keyring.js';
 import { newEmailToken } from '../security/opaque-token.js';
 import type { PasswordHasher } from '../security/password-hasher.js';
 import type { CredentialVerifier } from './credential-verifier.service.js';
-import { normaliseEmail } from './email-normaliser.js';
+import { isStorableEmail, normaliseEmail } from './email-normaliser.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { SessionService } from './session.service.js';
 
@@ -57,6 +57,11 @@ export class AuthService {
     req: RequestInfo,
   ): Promise<{ ok: true; verificationRequired: boolean }> {
     const email = normaliseEmail(input.email);
+    // Validated again after normalising: NFKC can turn a valid-looking input
+    // into something that is not one plain address (see email-normaliser).
+    if (!isStorableEmail(email)) {
+      throw new AppError('INVALID_INPUT', { field: 'email', message: 'Invalid input at "email": must be an email address' });
+    }
     this.weakPasswordCheck(input.password, email);
     const verificationRequired = this.d.emailVerificationRequired;
     // Hash even when the email is taken, so both answers take the same time.

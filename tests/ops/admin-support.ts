@@ -25,12 +25,29 @@ export async function lockByFailedLogins(url: string, email: string, attempts: n
 }
 
 /** Direct reads of the shared test database (what an operator's psql would show). */
-export async function dbRows<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: testGlobals().databaseUrl });
+export async function dbRows<T = Record<string, unknown>>(text: string, params: unknown[] = [], url = testGlobals().databaseUrl): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A new, empty database on the test server (`create database`), for suites
+ * that need a fresh schema; `drop()` removes it.
+ */
+export async function freshDatabase(prefix = 'ops'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await dbRows(`create database ${name}`);
+  const url = new URL(testGlobals().databaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await dbRows(`drop database if exists ${name} with (force)`);
+    },
+  };
 }

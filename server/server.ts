@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import type { Config } from './config/config.js';
 import { initOrm, migrateUp } from './db/orm.js';
 import { buildDeps, type Deps, type DepsOverrides } from './deps.js';
+import { createLogger } from './observability/logger.js';
 
 export interface RunningServer {
   url: string;
@@ -21,9 +22,14 @@ export interface StartServerOptions extends DepsOverrides {
 
 /** Builds and starts the service; shared by main.ts and the tests. */
 export async function startServer(config: Readonly<Config>, opts: StartServerOptions): Promise<RunningServer> {
-  const orm = await initOrm({ clientUrl: opts.databaseUrl, poolMax: opts.poolMax });
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const orm = await initOrm({
+    clientUrl: opts.databaseUrl,
+    poolMax: opts.poolMax,
+    driverLog: (level, detail) => logger[level]({ msg: 'database driver', detail }),
+  });
   if (opts.migrate ?? true) await migrateUp(orm);
-  const deps = buildDeps(config, orm, opts);
+  const deps = buildDeps(config, orm, { ...opts, logger });
   const app = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

@@ -14,6 +14,23 @@ export interface OrmOptions {
   clientUrl: string;
   poolMax?: number;
   debug?: boolean;
+  /** Receives the query builder's own warnings (dropped connections, ...) instead of console.log. */
+  driverLog?: (level: 'warn' | 'error', message: string) => void;
+}
+
+/**
+ * knex prints pool warnings with console.log (coloured, not JSON), which
+ * breaks the one-JSON-line-per-entry log contract during a database outage.
+ * Only the first line is passed on, bounded: never a multi-line query dump.
+ */
+function driverLogger(log: NonNullable<OrmOptions['driverLog']>) {
+  const first = (m: unknown) => String(m).split('\n')[0]!.slice(0, 300);
+  return {
+    warn: (m: unknown) => log('warn', first(m)),
+    error: (m: unknown) => log('error', first(m)),
+    deprecate: (m: unknown) => log('warn', first(m)),
+    debug: () => undefined,
+  };
 }
 
 export function ormConfig(opts: OrmOptions) {
@@ -35,7 +52,10 @@ export function ormConfig(opts: OrmOptions) {
       silent: true,
     },
     pool: { min: 0, max: opts.poolMax ?? 10, idleTimeoutMillis: 30_000 },
-    driverOptions: { connection: { connectionTimeoutMillis: 5_000 } },
+    driverOptions: {
+      connection: { connectionTimeoutMillis: 5_000 },
+      ...(opts.driverLog ? { log: driverLogger(opts.driverLog) } : {}),
+    },
     debug: opts.debug ?? false,
     allowGlobalContext: false,
     forceUtcTimezone: true,

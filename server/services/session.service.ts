@@ -134,8 +134,8 @@ export class SessionService {
 
     // Inside the grace window (two tabs, or a lost response): hand out the
     // family's one live token again, never a second branch.
-    let child = await this.d.refreshTokens.findChild(tx, row.id);
-    while (child && child.used_at && !child.revoked_at) child = await this.d.refreshTokens.findChild(tx, child.id);
+    let child = await this.d.refreshTokens.findChild(tx, row.family_id, row.id);
+    while (child && child.used_at && !child.revoked_at) child = await this.d.refreshTokens.findChild(tx, row.family_id, child.id);
     if (!child || child.revoked_at || child.expires_at <= now) return { kind: 'invalid' };
     const token = this.d.codec.rederive(child.id, child.token_hash);
     const user = await this.d.users.findById(tx, child.user_id);

@@ -68,8 +68,13 @@ export class RefreshTokenRepository {
     );
   }
 
-  async findChild(sql: Sql, parentId: string): Promise<RefreshTokenRow | undefined> {
-    return sql.one<RefreshTokenRow>('select * from refresh_tokens where parent_id = ?', [parentId]);
+  /**
+   * The successor of a token. Looked up within its family: parent_id has no
+   * index, family_id has, and a family holds one row per rotation, so this
+   * stays one small index probe however large the table grows.
+   */
+  async findChild(sql: Sql, familyId: string, parentId: string): Promise<RefreshTokenRow | undefined> {
+    return sql.one<RefreshTokenRow>('select * from refresh_tokens where family_id = ? and parent_id = ?', [familyId, parentId]);
   }
 
   async findById(sql: Sql, id: string): Promise<RefreshTokenRow | undefined> {

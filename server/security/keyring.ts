@@ -55,7 +55,10 @@ export class Keyring {
   private readonly emailTokenKey: Buffer;
   readonly outboxKey: Buffer;
 
-  constructor(secretKey: string, previous: readonly string[] = []) {
+  constructor(secretKey: string, previousKeys: readonly string[] = []) {
+    // A rollout often lists the new key in SECRET_KEY_PREVIOUS too: publish
+    // each key once, as current if it is the current one.
+    const previous = [...new Set(previousKeys)].filter((k) => k !== secretKey);
     this.current = signingKeyFrom(secretKey, 'current');
     this.all = [this.current, ...previous.map((s) => signingKeyFrom(s, 'previous'))];
     this.byKid = new Map(this.all.map((k) => [k.kid, k]));

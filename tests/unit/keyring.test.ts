@@ -79,6 +79,15 @@ s('previous keys are listed as previous, after the current one, and still verify
   for (const k of published) assert.equal(Object.keys(k).sort(), ['kid', 'paserk', 'status']);
 });
 
+s('a previous key equal to the current one, or listed twice, is published once', () => {
+  const ring = new Keyring(SECRET_B, [SECRET_B, SECRET_A, SECRET_A]);
+  assert.equal(
+    ring.publicKeys().map((k) => k.status),
+    ['current', 'previous'],
+  );
+  assert.is(ring.refreshSecrets(Buffer.alloc(16)).length, 2);
+});
+
 s('refresh secrets: one per ring key, current first, keyed by id', () => {
   const ring = new Keyring(SECRET_B, [SECRET_A]);
   const id = Buffer.alloc(16, 7);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TokenPair } from '../../shared/dto.js';
 import type { LockoutRepository, LoginThrottleRepository } from '../db/repositories/lockout.repository.js';
 import type { EmailTokenRepository } from '../db/repositories/email-token.repository.js';
-import type { UserRepository } from '../db/repositories/user.repository.js';
+import type { UserRepository, UserRow } from '../db/repositories/user.repository.js';
 import type { Sql } from '../db/sql.js';
 import type { Mailer } from '../email/mailer.js';
 import { AppError } from '../errors.js';
@@ -142,8 +142,18 @@ export class AuthService {
     // Hashes made with older scrypt parameters are upgraded on the next login.
     const newHash = this.d.hasher.needsRehash(u.hashed_password) ? await this.d.hasher.hash(input.password) : undefined;
     const pair = await sql.tx(async (tx) => {
+      // Time-of-check/time-of-use: a reset or password change may have
+      // committed while scrypt ran. Re-read the row under a lock; if the
+      // password we checked is no longer the account's, open no session
+      // (it would outlive the reset) and write no re-hash (it would put the
+      // old password back).
+      const current = await this.d.users.lockById(tx, u.id);
+      if (!current || !current.is_active || passwordChangedSince(u, current)) {
+        this.d.metrics.loginFailure.inc({ reason: 'password_changed' });
+        throw new AppError('INVALID_CREDENTIALS');
+      }
       await this.d.users.recordLogin(tx, u.id, newHash);
-      return this.d.sessions.start(tx, u, req);
+      return this.d.sessions.start(tx, current, req);
     });
     this.d.metrics.loginSuccess.inc();
     await this.d.events.emit(sql, req, {
@@ -168,6 +178,11 @@ export class AuthService {
     this.weakPasswordCheck(input.newPassword, user.email);
     const hashed = await this.d.hasher.hash(input.newPassword);
     const pair = await sql.tx(async (tx) => {
+      // A reset (or another change) that committed while scrypt ran has
+      // ended this session: the owner's new password must stand, and this
+      // caller gets no fresh session from a password that is gone.
+      const current = await this.d.users.lockById(tx, user.id);
+      if (!current || !current.is_active || passwordChangedSince(user, current)) throw new AppError('UNAUTHENTICATED');
       const sessionVersion = await this.d.users.setPassword(tx, user.id, hashed);
       await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_changed');
       await this.d.mailer.enqueue(tx, { kind: 'password_changed', to: user.email });
@@ -233,3 +248,11 @@ export class AuthService {
   }
 }
 
+/**
+ * True when the password of `before` is no longer the account's password in
+ * `after`. Every password write (change, reset, admin force-reset) stamps
+ * password_changed_at; a re-hash of the same password does not.
+ */
+function passwordChangedSince(before: UserRow, after: UserRow): boolean {
+  return (before.password_changed_at?.getTime() ?? null) !== (after.password_changed_at?.getTime() ?? null);
+}

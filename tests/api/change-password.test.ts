@@ -1,7 +1,18 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenPair } from '../../shared/dto.js';
-import { expectError, login, loginOk, openDb, scryptParams, userRow, verifiedAccount, type TestDb } from '../support/accounts.js';
+import { linkToken } from '../support/smtp.js';
+import {
+  expectError,
+  login,
+  loginOk,
+  openDb,
+  pauseVerification,
+  scryptParams,
+  userRow,
+  verifiedAccount,
+  type TestDb,
+} from '../support/accounts.js';
 import { testGlobals } from '../support/globals.js';
 import { mutation, query } from '../support/http.js';
 import { startService, type TestService } from '../support/service.js';
@@ -112,6 +123,30 @@ s('needs a live access token: none, or a revoked one, is UNAUTHENTICATED', async
   await mutation(svc.url, 'auth.logout', { refreshToken: session.refreshToken });
   expectError(await change(svc.url, session.accessToken, password, strongPassword()), 'UNAUTHORIZED', 'UNAUTHENTICATED');
   await loginOk(svc.url, email, password);
+});
+
+s('a change that checked the current password while a reset committed is refused; the reset stands', async ({ svc }) => {
+  const { email, password } = await verifiedAccount(svc.url);
+  const session = await loginOk(svc.url, email, password);
+  await mutation(svc.url, 'auth.requestPasswordReset', { email });
+  const token = linkToken(await smtp().waitFor(email, 'Reset your password'), 'reset-password');
+  const pause = pauseVerification(svc, password);
+  try {
+    const attackerPassword = strongPassword();
+    const pending = change(svc.url, session.accessToken, password, attackerPassword);
+    await pause.reached;
+    const ownerPassword = strongPassword();
+    assert.is((await mutation(svc.url, 'auth.resetPassword', { token, newPassword: ownerPassword })).status, 200);
+    pause.release();
+    const res = await pending;
+    // The reset ended this session; the change must not override the owner's new password.
+    expectError(res, 'UNAUTHORIZED', 'UNAUTHENTICATED');
+    pause.restore();
+    expectError(await login(svc.url, email, attackerPassword), 'UNAUTHORIZED', 'INVALID_CREDENTIALS');
+    await loginOk(svc.url, email, ownerPassword);
+  } finally {
+    pause.restore();
+  }
 });
 
 s('invalid input names the field', async ({ svc }) => {

@@ -10,7 +10,9 @@ import {
   loginOk,
   openDb,
   outboxSettled,
+  pauseVerification,
   registerAccount,
+  scryptParams,
   userRow,
   verifiedAccount,
   waitForMails,
@@ -177,6 +179,47 @@ s('unknown and malformed tokens; a verify-email token is not a reset token', asy
   expectError(crossed, 'BAD_REQUEST', 'INVALID_TOKEN');
   // ... and it still verifies the email afterwards.
   assert.is((await mutation(svc.url, 'auth.verifyEmail', { token: verifyToken })).status, 200);
+});
+
+s('a login that checked the old password while a reset committed gets no session', async ({ svc }) => {
+  const { email, password } = await verifiedAccount(svc.url);
+  const token = await requestReset(svc.url, email);
+  const pause = pauseVerification(svc, password);
+  try {
+    const pending = login(svc.url, email, password);
+    await pause.reached;
+    const newPassword = strongPassword();
+    assert.is((await mutation(svc.url, 'auth.resetPassword', { token, newPassword })).status, 200);
+    pause.release();
+    const res = await pending;
+    // A 200 here would be a session opened with a password the reset had already replaced.
+    expectError(res, 'UNAUTHORIZED', 'INVALID_CREDENTIALS');
+    await loginOk(svc.url, email, newPassword);
+  } finally {
+    pause.restore();
+  }
+});
+
+s('a login that re-hashes the old password while a reset commits does not undo the reset', async ({ svc, db }) => {
+  const { email, password } = await verifiedAccount(svc.url);
+  const token = await requestReset(svc.url, email);
+  const stronger = await startService({ SCRYPT_LOG_N: '11' });
+  const pause = pauseVerification(stronger, password);
+  try {
+    const pending = login(stronger.url, email, password);
+    await pause.reached;
+    const newPassword = strongPassword();
+    assert.is((await mutation(svc.url, 'auth.resetPassword', { token, newPassword })).status, 200);
+    pause.release();
+    await pending;
+    pause.restore();
+    expectError(await login(svc.url, email, password), 'UNAUTHORIZED', 'INVALID_CREDENTIALS');
+    await loginOk(svc.url, email, newPassword);
+    assert.equal(scryptParams((await userRow(db, email))!.hashed_password).logN, 10);
+  } finally {
+    pause.restore();
+    await stronger.close();
+  }
 });
 
 s('an unknown token is refused before the new password is judged (no policy oracle without a link)', async ({ svc }) => {

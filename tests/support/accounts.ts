@@ -160,3 +160,35 @@ export function scryptParams(stored: string): { logN: number; r: number; p: numb
 export function fullwidth(s: string): string {
   return s.replace(/[A-Za-z0-9]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
 }
+
+/**
+ * Holds every verification of `password` by this service's hasher after
+ * scrypt has run, until released: a deterministic window in which another
+ * request (a reset, a password change) can commit between a login's password
+ * check and what the login does next. No sleeping, no timing.
+ */
+export function pauseVerification(svc: { deps: { hasher: { verify(stored: string, password: string): Promise<boolean> } } }, password: string) {
+  const hasher = svc.deps.hasher;
+  const original = hasher.verify;
+  let enter!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (enter = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  hasher.verify = async (stored: string, pw: string) => {
+    const ok = await original.call(hasher, stored, pw);
+    if (pw === password) {
+      enter();
+      await released;
+    }
+    return ok;
+  };
+  return {
+    /** Resolves once a verification of the password has run and is being held. */
+    reached,
+    release: () => release(),
+    restore: () => {
+      release();
+      hasher.verify = original;
+    },
+  };
+}

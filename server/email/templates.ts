@@ -43,7 +43,7 @@ export function render(t: MailTemplate): MailMessage {
       return {
         to: t.to,
         subject: 'Your account was locked',
-        text: `Your secure-auth account was locked for ${t.minutes} minutes after several failed sign-in attempts.\n\nIf these attempts were not yours, consider resetting your password once the lock ends.\n`,
+        text: `Your secure-auth account was locked for ${t.minutes} minute${t.minutes === 1 ? '' : 's'} after several failed sign-in attempts.\n\nIf these attempts were not yours, consider resetting your password once the lock ends.\n`,
       };
     case 'password_changed':
       return {

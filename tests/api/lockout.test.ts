@@ -71,7 +71,7 @@ s('the failure that reaches the threshold already answers ACCOUNT_LOCKED with re
   assert.ok((await db.row('select source_ip from lockouts where user_id = $1', [row.id])).source_ip, 'source_ip recorded');
 
   const mail = await smtp().waitFor(email, 'Your account was locked');
-  assert.match(mail.text, /locked/);
+  assert.match(mail.text, /locked for 1 minute after/);
   const event = await db.row(`select severity, outcome from security_events where user_id = $1 and event_type = 'account_lockout'`, [row.id]);
   assert.ok(event, 'an account_lockout security event');
 });

@@ -1,0 +1,279 @@
+import type { HTTPHeaders, Operation, OperationLink, OperationResultEnvelope, TRPCClientError } from '@trpc/client';
+import { observable } from '@trpc/server/observable';
+import type { TokenPair } from '../../shared/dto.js';
+import { attachSession, createAuthClient, type AuthClient, type AuthClientOptions } from './auth-client.js';
+import { isAuthError } from './errors.js';
+import type { LoginInput } from './router-io.js';
+import type { AppRouter } from './router-type.js';
+
+/** Why a session ended (the argument of `onEnd`). */
+export type SessionEndReason =
+  /** `logout()` or `auth.logout` with this session's refresh token. */
+  | 'logout'
+  /** `sessions.revokeAll` without `exceptCurrent`, made through this session. */
+  | 'revoked'
+  /** The service refused the refresh token: the session was revoked, expired, or ended elsewhere. */
+  | 'invalid_refresh_token'
+  /** The service saw the refresh token used twice and revoked the whole session (possible theft). */
+  | 'refresh_token_reused';
+
+export type SessionOptions = (AuthClientOptions | { client: AuthClient }) & {
+  /** A token pair to resume (e.g. from storage); without it, call `login()`. */
+  tokens?: TokenPair | null;
+  /**
+   * Called with every new token pair (login, refresh, password change) and
+   * with `null` when the session ends: the place to persist the pair.
+   */
+  onChange?: (tokens: TokenPair | null) => void;
+  /** Called once each time the session ends, with the reason. */
+  onEnd?: (reason: SessionEndReason) => void;
+};
+
+/** A logged-in (or not yet logged-in) user's session. */
+export interface Session {
+  /** The typed client; calls carry this session's access token. */
+  readonly client: AuthClient;
+  /** Logs in and keeps the returned pair. Throws the service's error (see `isAuthError`). */
+  login(input: LoginInput): Promise<TokenPair>;
+  /** Ends the session on the service and locally; local state is cleared even if the request fails. */
+  logout(): Promise<void>;
+  /** The current token pair, or `null` when logged out. */
+  tokens(): TokenPair | null;
+  /** Replaces the pair, e.g. with one another browser tab stored; `null` clears it without calling `onEnd`. */
+  setTokens(tokens: TokenPair | null): void;
+  /** Refreshes now (shares an in-flight refresh); resolves to the new pair. */
+  refresh(): Promise<TokenPair>;
+}
+
+// Operation context keys. INTERNAL marks the session's own refresh call;
+// SENT records which access token a request actually carried.
+const INTERNAL = 'secureAuthInternal';
+const SENT = 'secureAuthSent';
+interface SentToken {
+  token?: string;
+}
+
+/** Procedures whose result is a new token pair for this session. */
+const ADOPTS_PAIR = new Set(['auth.login', 'auth.changePassword', 'auth.refresh']);
+
+function report(err: unknown): void {
+  // A throwing callback must not corrupt the session; surface it like an
+  // event listener's exception instead.
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
+class SessionState {
+  private pair: TokenPair | null;
+  /** Bumped on every change, so a refresh that raced a login/logout is discarded. */
+  private epoch = 0;
+  private refreshing: Promise<TokenPair> | null = null;
+
+  constructor(
+    readonly client: AuthClient,
+    private readonly opts: SessionOptions,
+  ) {
+    this.pair = opts.tokens ?? null;
+  }
+
+  tokens(): TokenPair | null {
+    return this.pair;
+  }
+
+  set(pair: TokenPair | null): void {
+    this.pair = pair;
+    this.epoch++;
+    this.notify(() => this.opts.onChange?.(pair));
+  }
+
+  end(reason: SessionEndReason): void {
+    if (!this.pair) return; // already ended: onEnd fires once per session
+    this.set(null);
+    this.notify(() => this.opts.onEnd?.(reason));
+  }
+
+  private notify(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      report(err);
+    }
+  }
+
+  refresh(): Promise<TokenPair> {
+    // One refresh at a time: a second one would present a refresh token that
+    // was just rotated, which the service may treat as theft.
+    if (this.refreshing) return this.refreshing;
+    const current = this.pair;
+    if (!current) return Promise.reject(new Error('secure-auth session: not logged in'));
+    const epoch = this.epoch;
+    const run = async (): Promise<TokenPair> => {
+      try {
+        const next = await this.client.auth.refresh.mutate(
+          { refreshToken: current.refreshToken },
+          { context: { [INTERNAL]: true } },
+        );
+        if (this.epoch !== epoch) {
+          // Logged out or in again meanwhile: do not resurrect the old session.
+          void this.client.auth.logout.mutate({ refreshToken: next.refreshToken }, { context: { [INTERNAL]: true } }).catch(() => {});
+          throw new Error('secure-auth session: changed during refresh');
+        }
+        this.set(next);
+        return next;
+      } catch (err) {
+        if (this.epoch === epoch) {
+          if (isAuthError(err, 'REFRESH_TOKEN_REUSED')) this.end('refresh_token_reused');
+          else if (isAuthError(err, 'INVALID_REFRESH_TOKEN')) this.end('invalid_refresh_token');
+        }
+        throw err;
+      } finally {
+        this.refreshing = null;
+      }
+    };
+    this.refreshing = run();
+    return this.refreshing;
+  }
+
+  /**
+   * After a call carrying `sentToken` got UNAUTHENTICATED: resolves true when
+   * the call should be retried (once) with a fresh token, false when not;
+   * rejects with a refresh failure worth showing (network, rate limit).
+   */
+  async recover(sentToken: string): Promise<boolean> {
+    if (this.refreshing) {
+      await this.refreshing.catch(() => undefined);
+      return this.pair !== null && this.pair.accessToken !== sentToken;
+    }
+    if (!this.pair) return false;
+    // Another call already refreshed after this one was sent.
+    if (this.pair.accessToken !== sentToken) return true;
+    try {
+      await this.refresh();
+      return true;
+    } catch (err) {
+      if (!this.pair) return false; // the session ended: the caller gets its own UNAUTHENTICATED
+      throw err;
+    }
+  }
+
+  /** Follows results that change the session: new pairs, logout, revoke-all. */
+  observe(op: Operation, env: OperationResultEnvelope<unknown, TRPCClientError<AppRouter>>): void {
+    const data = (env.result as { data?: unknown }).data;
+    if (ADOPTS_PAIR.has(op.path) && isTokenPair(data)) {
+      this.set(data);
+    } else if (op.path === 'auth.logout') {
+      const input = op.input as { refreshToken?: string } | undefined;
+      if (this.pair && input?.refreshToken === this.pair.refreshToken) this.end('logout');
+    } else if (op.path === 'sessions.revokeAll') {
+      const input = op.input as { exceptCurrent?: boolean } | undefined;
+      if (!input?.exceptCurrent) this.end('revoked');
+    }
+  }
+
+  headers(opList: readonly Operation[]): HTTPHeaders {
+    const token = this.pair?.accessToken;
+    for (const op of opList) {
+      const sent = op.context[SENT] as SentToken | undefined;
+      if (sent) sent.token = token;
+    }
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  readonly link: OperationLink<AppRouter> = ({ op, next }) => {
+    if (op.context[INTERNAL]) return next(op);
+    return observable((observer) => {
+      let closed = false;
+      let retried = false;
+      let sub: { unsubscribe(): void } | undefined;
+      const attempt = (): void => {
+        const sent: SentToken = {};
+        sub = next({ ...op, context: { ...op.context, [SENT]: sent } }).subscribe({
+          next: (env) => {
+            this.observe(op, env);
+            observer.next(env);
+          },
+          error: (err) => {
+            // Retry once, and only calls that carried a token: UNAUTHENTICATED
+            // is raised before any procedure runs, so even a mutation is safe
+            // to repeat, and a call without a token can never loop.
+            if (closed || retried || sent.token === undefined || !isAuthError(err, 'UNAUTHENTICATED')) {
+              observer.error(err);
+              return;
+            }
+            retried = true;
+            this.recover(sent.token).then(
+              (retry) => {
+                if (closed) return;
+                if (retry) attempt();
+                else observer.error(err);
+              },
+              (refreshErr: TRPCClientError<AppRouter>) => {
+                if (!closed) observer.error(refreshErr);
+              },
+            );
+          },
+          complete: () => observer.complete(),
+        });
+      };
+      attempt();
+      return () => {
+        closed = true;
+        sub?.unsubscribe();
+      };
+    });
+  };
+}
+
+function isTokenPair(value: unknown): value is TokenPair {
+  const v = value as Partial<TokenPair> | null | undefined;
+  return typeof v?.accessToken === 'string' && typeof v.refreshToken === 'string';
+}
+
+/**
+ * Creates a session: it holds a token pair, attaches the access token to
+ * every call, and when the service answers `UNAUTHENTICATED` refreshes once
+ * and retries. Concurrent calls share one in-flight refresh. A refresh
+ * refused with `REFRESH_TOKEN_REUSED` or `INVALID_REFRESH_TOKEN` ends the
+ * session (`onEnd`); nothing is retried after that. Runs in browsers and Node.
+ *
+ * @example
+ * ```ts
+ * import { createSession, isAuthError } from '@secure-auth/client';
+ *
+ * const saved = localStorage.getItem('auth');
+ * const session = createSession({
+ *   url: 'https://auth.example.com',
+ *   tokens: saved ? JSON.parse(saved) : null,
+ *   onChange: (pair) => (pair ? localStorage.setItem('auth', JSON.stringify(pair)) : localStorage.removeItem('auth')),
+ *   onEnd: (reason) => router.navigate('/login', { state: { reason } }),
+ * });
+ *
+ * await session.login({ email, password });
+ * const me = await session.client.auth.me.query();
+ * const devices = await session.client.sessions.list.query();
+ * await session.logout();
+ * ```
+ */
+export function createSession(options: SessionOptions): Session {
+  const client = 'client' in options ? options.client : createAuthClient(options);
+  const state = new SessionState(client, options);
+  attachSession(client, { link: state.link, headers: (opList) => state.headers(opList) });
+  return {
+    client,
+    login: (input) => client.auth.login.mutate(input),
+    async logout() {
+      const current = state.tokens();
+      if (!current) return;
+      try {
+        await client.auth.logout.mutate({ refreshToken: current.refreshToken });
+      } finally {
+        // Also when the request failed: the user asked to be logged out here.
+        if (state.tokens() === current) state.end('logout');
+      }
+    },
+    tokens: () => state.tokens(),
+    setTokens: (tokens) => state.set(tokens),
+    refresh: () => state.refresh(),
+  };
+}

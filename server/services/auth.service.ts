@@ -183,7 +183,8 @@ export class AuthService {
       // caller gets no fresh session from a password that is gone.
       const current = await this.d.users.lockById(tx, user.id);
       if (!current || !current.is_active || passwordChangedSince(user, current)) throw new AppError('UNAUTHENTICATED');
-      const sessionVersion = await this.d.users.setPassword(tx, user.id, hashed);
+      // The right current password also ends the failure streak, as a login does.
+      const sessionVersion = await this.d.users.setPassword(tx, user.id, hashed, { clearLock: true });
       await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_changed');
       await this.d.mailer.enqueue(tx, { kind: 'password_changed', to: user.email });
       return this.d.sessions.start(tx, { ...user, session_version: sessionVersion }, req);

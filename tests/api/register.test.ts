@@ -160,6 +160,7 @@ s('every password refusal is BAD_REQUEST/WEAK_PASSWORD with data.reason', async 
   const cases: Array<{ name: string; email?: string; password: string; reason: string }> = [
     { name: '14 characters', password: 'Zq8#vR2m!xL9wK', reason: 'too_short' },
     { name: '257 characters', password: 'Zq8#vR2m!xL9wK'.repeat(19).slice(0, 257), reason: 'too_long' },
+    { name: '5000 characters', password: 'Zq8#vR2m!xL9wK'.repeat(400).slice(0, 5000), reason: 'too_long' },
     { name: 'a dictionary pattern', password: 'password1234567890', reason: 'too_guessable' },
     { name: 'a repeated pattern', password: 'aaaaaaaaaaaaaaaaaaaa', reason: 'too_guessable' },
     { name: 'keyboard walk', password: 'qwertyuiopasdfghjkl', reason: 'too_guessable' },

@@ -29,6 +29,6 @@ export {
   type TokenVerificationReason,
 } from './errors.js';
 export type { WeakPasswordReason } from '../../shared/app-codes.js';
-export type { AccessClaims, AdminUser, PublicUser, SessionInfo, TokenPair } from '../../shared/dto.js';
+export type { AccessClaims, AdminUser, PagedResult, PublicUser, SecurityEventItem, SessionInfo, TokenPair } from '../../shared/dto.js';
 export type { AppRouter };
 export type { LoginInput, RouterInputs, RouterOutputs } from './router-io.js';

@@ -151,6 +151,10 @@ s('a database error caused by input never shows SQL or values', async ({ svc }) 
     assert.not.ok(text.includes('nul\\u0000byte') || text.includes('scrypt'), path);
     assert.ok(r.status === 400 || r.status === 500, `${path}: ${r.status}`);
   }
+  // Nor does the log: the driver's message carries the statement and its bound values.
+  const logText = svc.logs.join('\n');
+  assert.not.match(logText, /insert into|select \* from|values \(|c2NyeXB0/i);
+  assert.not.ok(logText.includes('nul\\u0000byte@example.com'));
 });
 
 s('an unexpected exception is a bare INTERNAL_SERVER_ERROR', async ({ svc, clock }) => {

@@ -29,7 +29,9 @@ export const errorMapping = t.middleware(async ({ ctx, next, path }) => {
       request_id: ctx.req.requestId,
       err_name: e.name,
       err_code: e.code,
-      stack: e.stack?.split('\n').slice(1, 8).join('\n'),
+      // Frames only: a driver error's message (the stack's first lines) can
+      // span several lines of SQL with bound values (hashes, emails).
+      stack: e.stack?.split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 7).join('\n'),
     });
   }
   return result;

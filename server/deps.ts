@@ -15,6 +15,7 @@ import { fileTransport, smtpTransport, type MailTransport } from './email/transp
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { SecurityEvents } from './observability/security-events.js';
+import { RateLimitStore } from './rate-limit/rate-limit-store.js';
 import { AccessTokenService } from './security/access-token.js';
 import { systemClock, type Clock } from './security/clock.js';
 import { Keyring } from './security/keyring.js';
@@ -45,6 +46,8 @@ export interface Deps {
   health: HealthService;
   mailer: Mailer;
   outbox: OutboxWorker;
+  /** Rate-limit counters; undefined when rate limiting is off (RATE_LIMIT_ENABLED). */
+  rateLimits?: RateLimitStore;
   repos: {
     users: UserRepository;
     refreshTokens: RefreshTokenRepository;
@@ -62,6 +65,8 @@ export interface DepsOverrides {
   transport?: MailTransport;
   /** Outbox retry timing (tests shorten it). */
   outbox?: { pollMs?: number; firstRetrySeconds?: number; maxBackoffSeconds?: number };
+  /** Where the postgres rate-limit store connects; defaults to the service's database. */
+  rateLimitStoreUrl?: string;
 }
 
 export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides = {}): Deps {
@@ -159,6 +164,14 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     auth,
     events,
   });
+  const rateLimits = config.rateLimitEnabled
+    ? new RateLimitStore({
+        rules: config.rateLimits,
+        kind: config.rateLimitStore,
+        secretKey: config.secretKey,
+        databaseUrl: o.rateLimitStoreUrl ?? (orm.config.get('clientUrl') as string | undefined),
+      })
+    : undefined;
   return {
     config,
     clock,
@@ -176,6 +189,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     health: new HealthService(),
     mailer,
     outbox,
+    rateLimits,
     repos,
   };
 }

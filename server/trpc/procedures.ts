@@ -1,12 +1,16 @@
 import { t } from './init.js';
 import { authenticate, requireSuperuser } from './middleware/authenticate.middleware.js';
 import { errorMapping } from './middleware/error-mapping.middleware.js';
+import { rateLimit } from './middleware/rate-limit.middleware.js';
+import { traceEndUser, tracing } from './middleware/tracing.middleware.js';
 
 /**
- * The three base procedures. Cross-cutting concerns live here as middleware
- * (error mapping first, so it sees every later failure).
+ * The three base procedures. Cross-cutting concerns live here as middleware:
+ * the tracing span first (it covers and records everything below), error
+ * mapping next (so it sees every later failure), then the rate limit, before
+ * any token check, hash or query is spent on a call that will be refused.
  */
 export const router = t.router;
-export const publicProcedure = t.procedure.use(errorMapping);
-export const userProcedure = publicProcedure.use(authenticate);
+export const publicProcedure = t.procedure.use(tracing).use(errorMapping).use(rateLimit);
+export const userProcedure = publicProcedure.use(authenticate).use(traceEndUser);
 export const superuserProcedure = userProcedure.use(requireSuperuser);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testGlobals } from '../support/globals.js';
+import { rememberSecret } from '../support/secrets.js';
 import { baseTestEnv } from '../support/service.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,6 +37,9 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
+      // What the CLI printed joins the run's secret scan; so does what it was fed.
+      testGlobals().logLines.push(...(stdout + stderr).split('\n').filter(Boolean));
+      rememberSecret(...(opts.stdin ?? '').split('\n'));
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(opts.stdin ?? '');

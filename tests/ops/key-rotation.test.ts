@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenPair } from '../../shared/dto.js';
 import { mutation, query } from '../support/http.js';
+import { rememberSecret } from '../support/secrets.js';
 import { startService, type TestService } from '../support/service.js';
 import { createVerifiedUser, type TestUser } from '../support/users.js';
 
@@ -14,6 +15,7 @@ import { createVerifiedUser, type TestUser } from '../support/users.js';
 
 const OLD_KEY = 'rotation-old-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const NEW_KEY = 'rotation-new-key-ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210';
+rememberSecret(OLD_KEY, NEW_KEY);
 
 const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[3]!, 'base64url').toString('utf8')).kid as string;
 

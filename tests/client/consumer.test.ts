@@ -4,7 +4,7 @@
  * bundled declarations, then run it against a live service.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,7 +173,7 @@ s('npm pack: a tarball with only what a consumer needs', async (ctx) => {
 
 s('the tarball installs into a project outside the repository with its peer dependency', async (ctx) => {
   const trpcVersion = JSON.parse(readFileSync(path.join(repo, 'node_modules/@trpc/client/package.json'), 'utf8')).version;
-  await sh('mkdir', ['-p', ctx.project], ctx.dir);
+  mkdirSync(ctx.project, { recursive: true });
   writeFileSync(path.join(ctx.project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
   // The peer comes from npm's cache (this repository installed it); the
   // registry is asked only for what the cache lacks.

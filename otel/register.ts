@@ -20,6 +20,7 @@ import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { sanitizeSql } from './sanitize-sql.js';
 
 const env = process.env;
 const wanted = (name: string) => (env[name] ?? '').trim() !== '';
@@ -51,8 +52,12 @@ if (exporting && env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
       }),
       new ExpressInstrumentation(),
       new PgInstrumentation({
-        // Bound values are passwords' hashes and token digests: never on a span.
+        // Bound values are password hashes, token digests and emails: never
+        // on a span, neither as parameters nor inlined in the query text.
         enhancedDatabaseReporting: false,
+        requestHook(span, { query }) {
+          if (typeof query.text === 'string') span.setAttribute('db.query.text', sanitizeSql(query.text));
+        },
         // Only queries made on behalf of a request: the outbox worker's polls
         // would otherwise be a root trace every few seconds.
         requireParentSpan: true,

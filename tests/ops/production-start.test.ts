@@ -213,6 +213,26 @@ s('shutdown under load: in-flight requests finish, new connections are refused, 
   assert.ok(stopped, 'stopped line');
 });
 
+s('the compiled operator CLI works in the image: create-superuser from stdin, then show', async ({ dir, db }) => {
+  const env = productionEnv({ DATABASE_URL: db.url });
+  const email = uniqueEmail('prodadmin');
+  const password = strongPassword();
+  const made = spawnSync(process.execPath, ['dist/server/cli/admin.js', 'create-superuser', email], {
+    cwd: dir,
+    env,
+    input: `${password}\n`,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(made.status, 0, made.stderr);
+  assert.match(made.stdout, `created superuser ${email}`);
+  assert.not.ok((made.stdout + made.stderr).includes(password));
+  const shown = runNode(dir, ['dist/server/cli/admin.js', 'show', email], env);
+  assert.is(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /superuser:\s+yes/);
+  assert.match(shown.stdout, /email verified:\s+yes/);
+});
+
 s('production refuses to start without its required settings, naming them and no value', async ({ dir, db }) => {
   const bare = runNode(dir, scriptArgs('start:prod'), { PATH: process.env.PATH, APP_ENV: 'production' });
   assert.is(bare.status, 1);

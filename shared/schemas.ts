@@ -6,12 +6,19 @@ import { z } from 'zod';
  * guessability) is applied by the server, which knows its configuration.
  */
 
+// Control characters (NUL above all, which PostgreSQL refuses in text) never
+// belong in an address or a name; refusing them here makes them a clean
+// INVALID_INPUT instead of a database error.
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+
 // RFC 5321 caps a path at 254 characters; anything longer is not an address.
 export const emailSchema = z
   .string()
   .trim()
   .min(3)
   .max(254)
+  .regex(NO_CONTROL_CHARS, 'must not contain control characters')
   .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
 
 // 256 characters is the policy's maximum, but SPEC 6 makes every length
@@ -29,7 +36,7 @@ export const opaqueTokenSchema = z
 export const registerInput = z.object({
   email: emailSchema,
   password: passwordSchema,
-  fullName: z.string().trim().max(200).optional(),
+  fullName: z.string().trim().max(200).regex(NO_CONTROL_CHARS, 'must not contain control characters').optional(),
 });
 export const verifyEmailInput = z.object({ token: opaqueTokenSchema });
 export const emailOnlyInput = z.object({ email: emailSchema });

@@ -234,6 +234,17 @@ s('TRUST_PROXY=1: the trusted hop\'s X-Forwarded-For is the client; spoofed entr
   assert.is(event?.ip, a);
 });
 
+s('IPv6 clients are counted per /64: rotating the interface id does not evade the IP limit', async ({ svc }) => {
+  const prefix = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+  const host = () => `${prefix}:${[0, 0, 0, 0].map(() => randomBytes(2).toString('hex')).join(':')}`;
+  for (let i = 0; i < 3; i++) {
+    assertAllowed(await mutation(svc.url, 'auth.login', { email: uniqueEmail(), password: strongPassword() }, from(host())), `login ${i + 1}`);
+  }
+  assertRefused(await mutation(svc.url, 'auth.login', { email: uniqueEmail(), password: strongPassword() }, from(host())), 60, 'same /64');
+  const otherNet = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1`;
+  assertAllowed(await mutation(svc.url, 'auth.login', { email: uniqueEmail(), password: strongPassword() }, from(otherNet)), 'another /64');
+});
+
 s('postgres store: two instances share one count; emails are stored as keyed digests', async () => {
   const env = limitedEnv({ TRUST_PROXY: '1', RATE_LIMIT_STORE: 'postgres' });
   const one = await startService(env);

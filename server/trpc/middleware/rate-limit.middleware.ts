@@ -2,6 +2,7 @@ import { defineTRPCLimiter, type MwFn } from '@trpc-limiter/core';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Deps } from '../../deps.js';
 import { AppError } from '../../errors.js';
+import { ipKey } from '../../rate-limit/ip-key.js';
 import type { RateLimitStore } from '../../rate-limit/rate-limit-store.js';
 import { normaliseEmail } from '../../services/email-normaliser.js';
 import type { Context } from '../context.js';
@@ -78,8 +79,8 @@ function rateLimitKey(store: RateLimitStore, rule: string, ctx: Context, input: 
   }
   // req.ip is what Express resolved from the socket and X-Forwarded-For as
   // far as TRUST_PROXY allows: a spoofed header changes nothing unless the
-  // hop that added it is trusted.
-  return ctx.req.ip ?? 'unknown';
+  // hop that added it is trusted. IPv6 counts per /64 (see ipKey).
+  return ctx.req.ip ? ipKey(ctx.req.ip) : 'unknown';
 }
 
 function buildLimiter(deps: Deps, store: RateLimitStore, rule: string): MwFn<typeof t> {

@@ -16,6 +16,7 @@
  *            --profile (service runs with --cpu-prof into .bench/profiles)  --out FILE
  *            --only login,me,refresh,register,health,storm (a subset, e.g. to profile one path)
  *            --no-otel (service without the telemetry SDK, to price tracing)
+ *            --otlp-json (export http/json instead of protobuf; the sink then counts spans by name)
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -51,6 +52,7 @@ interface Options {
   profile: boolean;
   only: string[];
   otel: boolean;
+  otlpJson: boolean;
   out: string;
 }
 
@@ -66,6 +68,7 @@ function parseArgs(argv: string[]): Options {
     profile: false,
     only: [],
     otel: true,
+    otlpJson: false,
     out: path.join(repoRoot, '.bench/last.json'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -83,6 +86,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--log-level') o.logLevel = val();
     else if (a === '--profile') o.profile = true;
     else if (a === '--no-otel') o.otel = false;
+    else if (a === '--otlp-json') o.otlpJson = true;
     else if (a === '--only') o.only = val().split(',').map((w) => w.trim());
     else if (a === '--out') o.out = path.resolve(val());
     else if (a === '--scrypt') {
@@ -250,6 +254,7 @@ async function runSetting(s: { logN: number; r: number; p: number }, ctx: RunCon
     OTEL_TRACES_EXPORTER: 'otlp',
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
+    ...(opts.otlpJson ? { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } : {}),
   };
   // One folder per run: V8 writes one profile per thread (the ESM loader
   // hooks of the telemetry SDK run on a thread of their own); the main
@@ -329,6 +334,9 @@ async function loadService(
     const r = await runLoad(url, w, { warmupS, measureS: T.measureS, cpuSeconds: () => cpuSeconds(svc.pid) });
     workloads[name] = brief(r);
     errorCount += failures(r);
+    if (r.requests < 30) {
+      notes.push(`${tag}: ${name} had only ${r.requests} answers in its ${r.window_s} s window: its figures and ratios are not reliable (machine too slow or busy for this mode)`);
+    }
     await drain(name);
     return r;
   };
@@ -439,6 +447,11 @@ async function loadService(
     storm.stop();
     const stormR = await storm.done;
     mem = rss.stop();
+    for (const [name, pr] of [['alone', idle], ['during the storm', during]] as const) {
+      if (pr.completed_in_s > T.probeS * 1.5) {
+        notes.push(`${tag}: the ${PROBE_RATE}/s auth.me probe ${name} fell behind (answers took until ${pr.completed_in_s} s for a ${T.probeS} s probe): the service cannot sustain ${PROBE_RATE}/s here`);
+      }
+    }
     workloads['auth.me@200rps_idle'] = idle;
     workloads['auth.me@200rps_storm'] = during;
     workloads['auth.login_storm'] = brief(stormR);
@@ -485,6 +498,14 @@ async function loadService(
     telemetry_sink: {
       requests: sinkAfter.requests - ref.sinkBefore.requests,
       bytes: sinkAfter.bytes - ref.sinkBefore.bytes,
+      ...(opts.otlpJson
+        ? {
+            spans: sinkAfter.spans - ref.sinkBefore.spans,
+            span_names: Object.fromEntries(
+              Object.entries(sinkAfter.spanNames).map(([k, v]) => [k, v - (ref.sinkBefore.spanNames[k] ?? 0)]).filter(([, v]) => Number(v) > 0),
+            ),
+          }
+        : {}),
     },
   };
 }

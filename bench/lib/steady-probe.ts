@@ -20,7 +20,10 @@ export interface ProbeOptions {
 export interface ProbeResult extends LatencySummary {
   rate_target: number;
   sent: number;
-  rps: number;
+  /** Rate actually sent (below the target only if the runner itself lagged). */
+  send_rate: number;
+  /** Seconds from the first send until the last answer (well above duration = the service fell behind). */
+  completed_in_s: number;
   errors: number;
   /** Error messages seen, with counts (timeouts, resets). */
   error_kinds?: Record<string, number>;
@@ -87,11 +90,13 @@ export async function steadyProbe(o: ProbeOptions): Promise<ProbeResult> {
   };
 
   // A 1 ms tick sends whatever is due, so timer jitter never thins the rate.
+  let lastSendAt = start;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
       const due = Math.min(total, Math.floor((now - start) / intervalMs) + 1);
       while (sent < due) send(start + sent++ * intervalMs);
+      lastSendAt = performance.now();
       if (sent < total) setTimeout(tick, 1);
       else resolve();
     };
@@ -103,7 +108,8 @@ export async function steadyProbe(o: ProbeOptions): Promise<ProbeResult> {
   return {
     rate_target: o.ratePerS,
     sent,
-    rps: round(sent / elapsed, 1),
+    send_rate: round(sent / Math.max(0.001, (lastSendAt - start) / 1000 + intervalMs / 1000), 1),
+    completed_in_s: round(elapsed),
     errors,
     ...(errors ? { error_kinds: errorKinds } : {}),
     non2xx,

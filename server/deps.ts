@@ -1,4 +1,3 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import path from 'node:path';
 import type { Config } from './config/config.js';
 import type { Orm } from './db/orm.js';
@@ -8,7 +7,7 @@ import { MailOutboxRepository } from './db/repositories/mail-outbox.repository.j
 import { RefreshTokenRepository } from './db/repositories/refresh-token.repository.js';
 import { SecurityEventRepository } from './db/repositories/security-event.repository.js';
 import { UserRepository } from './db/repositories/user.repository.js';
-import { Sql } from './db/sql.js';
+import { connectionSource, Sql } from './db/sql.js';
 import { Mailer } from './email/mailer.js';
 import { OutboxWorker } from './email/outbox-worker.js';
 import { fileTransport, smtpTransport, type MailTransport } from './email/transports.js';
@@ -72,7 +71,8 @@ export interface DepsOverrides {
 export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides = {}): Deps {
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? createLogger(config.logLevel);
-  const sql = () => new Sql(orm.em.fork() as EntityManager);
+  const connections = connectionSource(orm);
+  const sql = () => new Sql(connections);
   const repos = {
     users: new UserRepository(),
     refreshTokens: new RefreshTokenRepository(),

@@ -18,7 +18,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../server/db/embedded-postgres.js';
 import { initOrm, migrateUp } from '../../server/db/orm.js';
 import { UserRepository } from '../../server/db/repositories/user.repository.js';
-import { Sql } from '../../server/db/sql.js';
+import { connectionSource, Sql } from '../../server/db/sql.js';
 
 const QUERIES = Number(process.argv[2]) || 5000;
 const CONCURRENCY = Number(process.argv[3]) || 16;
@@ -60,7 +60,8 @@ async function main() {
   }
   const orm = await initOrm({ clientUrl: url, poolMax: 10 });
   await migrateUp(orm);
-  const sql = new Sql(orm.em.fork() as EntityManager);
+  const connections = connectionSource(orm);
+  const sql = new Sql(connections);
   const users = new UserRepository();
   const userId = randomUUID();
   const familyId = randomUUID();
@@ -75,8 +76,8 @@ async function main() {
 
   const results = [];
   results.push(
-    await measure('Sql helper (MikroORM execute, knex raw, inlined params)', async () => {
-      const row = await users.findForSession(new Sql(orm.em.fork() as EntityManager), userId, 0, familyId, now());
+    await measure('Sql helper (named prepared statement on a MikroORM pool connection)', async () => {
+      const row = await users.findForSession(new Sql(connections), userId, 0, familyId, now());
       if (!row) throw new Error('session check found nothing');
     }),
   );

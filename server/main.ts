@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const isWorker = config.workers > 1 && cluster.isWorker;
   if (config.secretKeySource === 'generated' && !isWorker) {
-    logger.warn({ msg: 'SECRET_KEY not set: generated one into .data/secret-key (development only)' });
+    logger.warn({ msg: 'SECRET_KEY not set: generated one (development only)', file: `${config.dataDir}/secret-key` });
   }
 
   let databaseUrl = config.databaseUrl;

@@ -55,6 +55,7 @@ export async function startServer(config: Readonly<Config>, opts: StartServerOpt
         await closed;
         clearTimeout(timer);
         await deps.outbox.stop();
+        await deps.rateLimits?.close();
         await orm.close(true);
       })();
       return closing;

@@ -57,9 +57,15 @@ export class SecurityEvents {
   // dropped past BURST_TRACK_MAX (no unbounded memory under a spray attack).
   private readonly failuresByIp = new Map<string, number[]>();
 
+  // SPEC 8 promises one line per event: the audit trail is written at info
+  // even when LOG_LEVEL=warn quietens request logs (only 'silent' mutes it).
+  private readonly out: Logger;
+
   constructor(
     private readonly deps: { logger: Logger; repo: SecurityEventRepository; metrics: Metrics; clock: Clock },
-  ) {}
+  ) {
+    this.out = deps.logger.level === 'silent' ? deps.logger : deps.logger.child({}, { level: 'info' });
+  }
 
   async emit(sql: Sql, req: RequestInfo, input: SecurityEventInput): Promise<void> {
     await this.write(sql, req, input);
@@ -83,7 +89,9 @@ export class SecurityEvents {
     const id = randomUUID();
     const email = maskEmail(input.email);
     const details = { ...(input.details ?? {}), ...(email ? { email } : {}) };
-    this.deps.logger.info({
+    this.out.info({
+      // Details first: the standard fields below can never be overwritten by them.
+      ...input.details,
       msg: alert ? 'SECURITY_ALERT' : 'SECURITY_EVENT',
       event_id: id,
       event_type: input.type,
@@ -95,7 +103,6 @@ export class SecurityEvents {
       user_id: input.userId ?? null,
       ip: req.ip,
       email: email ?? null,
-      ...input.details,
     });
     span?.addEvent(`security.${input.type}`, {
       'security.outcome': input.outcome,

@@ -10,7 +10,7 @@ import type { Clock } from '../security/clock.js';
 import type { Keyring } from '../security/keyring.js';
 import type { PasswordHasher } from '../security/password-hasher.js';
 import type { AuthService } from './auth.service.js';
-import { normaliseEmail } from './email-normaliser.js';
+import { normaliseEmail, isStorableEmail } from './email-normaliser.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { SessionService } from './session.service.js';
 import { toAdminUser } from './user-dto.js';
@@ -222,6 +222,9 @@ export class AdminService {
    */
   async createSuperuser(sql: Sql, actor: AdminActor, rawEmail: string, password: string, req: RequestInfo): Promise<AdminUser> {
     const email = normaliseEmail(rawEmail);
+    // The same check as sign-up: NFKC may have turned the input into
+    // something that is not one plain address.
+    if (!isStorableEmail(email)) throw new AppError('INVALID_INPUT', { field: 'email', message: 'not a valid email address' });
     const reason = this.d.policy.check(password, email);
     if (reason) throw new AppError('WEAK_PASSWORD', { reason, message: `password refused: ${reason}` });
     const hashedPassword = await this.d.hasher.hash(password);

@@ -71,7 +71,19 @@ export class SessionService {
   async refresh(sql: Sql, presented: string, req: RequestInfo): Promise<TokenPair> {
     const parsed = this.d.codec.parse(presented);
     if (!parsed) throw new AppError('INVALID_REFRESH_TOKEN');
-    const outcome = await sql.tx((tx) => this.rotate(tx, parsed.tokenHash, req));
+    const outcome = await sql.tx(async (tx) => {
+      const o = await this.rotate(tx, parsed.tokenHash, req);
+      // Recorded in the rotation's own transaction: one commit per refresh.
+      if (o.kind === 'rotated') {
+        await this.d.events.emit(tx, req, {
+          type: 'token_refresh',
+          outcome: 'success',
+          userId: o.user.id,
+          details: { session_id: o.row.family_id },
+        });
+      }
+      return o;
+    });
     switch (outcome.kind) {
       case 'invalid':
         throw new AppError('INVALID_REFRESH_TOKEN');
@@ -90,12 +102,6 @@ export class SessionService {
         throw new AppError('REFRESH_TOKEN_REUSED');
       }
       case 'rotated':
-        await this.d.events.emit(sql, req, {
-          type: 'token_refresh',
-          outcome: 'success',
-          userId: outcome.user.id,
-          details: { session_id: outcome.row.family_id },
-        });
         return this.pair(outcome.user, outcome.row.family_id, outcome.token, outcome.row.expires_at, outcome.now);
     }
   }

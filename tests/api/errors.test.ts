@@ -82,6 +82,7 @@ s('wrong HTTP method: 405 without internals', async ({ svc }) => {
     assertNoInternals(r, name);
     assert.is(r.status, 405, name);
     assert.is(r.body.error.data.code, 'METHOD_NOT_SUPPORTED', name);
+    assert.is(r.body.error.data.appCode, 'INVALID_INPUT', name);
   }
   const q = await post(`${svc.url}/trpc/auth.me`, '{}');
   assertNoInternals(q, 'POST on a query');

@@ -99,7 +99,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     repo: repos.mailOutbox,
     sql,
     transport,
-    key: keyring.outboxKey,
+    keys: keyring.outboxKeys,
     from: config.emailFrom,
     clock,
     logger,

@@ -3,7 +3,7 @@ import type { Sql } from '../db/sql.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Clock } from '../security/clock.js';
-import { open } from './sealed-payload.js';
+import { openWithAny } from './sealed-payload.js';
 import type { MailMessage } from './templates.js';
 import type { MailTransport } from './transports.js';
 
@@ -11,7 +11,8 @@ export interface OutboxWorkerOptions {
   repo: MailOutboxRepository;
   sql: () => Sql;
   transport: MailTransport;
-  key: Buffer;
+  /** Keys that may have sealed a payload, current first (SECRET_KEY, then SECRET_KEY_PREVIOUS). */
+  keys: readonly Buffer[];
   from: string;
   clock: Clock;
   logger: Logger;
@@ -92,35 +93,42 @@ export class OutboxWorker {
   private async deliver(row: { id: string; template: string; payload: string; attempts: number; created_at: Date }): Promise<boolean> {
     const sql = this.o.sql();
     const now = this.o.clock.now();
-    let message: MailMessage;
-    try {
-      message = JSON.parse(open(this.o.key, row.payload)) as MailMessage;
-    } catch {
-      // Sealed under a key no longer configured: it can never be delivered.
-      await this.o.repo.markFailed(sql, row.id, now, 'payload cannot be decrypted with the current SECRET_KEY');
-      this.o.logger.error({ msg: 'mail dropped: undecryptable payload', mail_id: row.id, template: row.template });
+    const plaintext = openWithAny(this.o.keys, row.payload);
+    if (plaintext === undefined) {
+      // No ring key opens it: during a rolling rotation it was most likely
+      // sealed by an instance holding a newer SECRET_KEY, which will deliver
+      // it. Dropping it here would lose mail, so it waits like any failed
+      // delivery and is abandoned only at the normal give-up age. Only the
+      // row id is logged: the payload carries the link.
+      await this.retryOrGiveUp(row, now, 'payload sealed under a key this instance does not hold (SECRET_KEY rotation?)', 'mail payload sealed under an unknown key, will retry');
       return false;
     }
+    const message = JSON.parse(plaintext) as MailMessage;
     try {
       await this.o.transport.send(this.o.from, message);
       await this.o.repo.markSent(sql, row.id, this.o.clock.now());
       return true;
     } catch (err) {
-      const reason = (err as Error).message ?? String(err);
       this.o.metrics.mailDeliveryFailures.inc();
-      const giveUp = (now.getTime() - row.created_at.getTime()) / 1000 > (this.o.giveUpAfterSeconds ?? 48 * 3600);
-      if (giveUp) {
-        await this.o.repo.markFailed(sql, row.id, now, reason);
-        this.o.logger.error({ msg: 'mail delivery abandoned', mail_id: row.id, template: row.template, attempts: row.attempts, err: reason });
-        return false;
-      }
-      const delay = Math.min(
-        (this.o.firstRetrySeconds ?? 5) * 2 ** Math.max(0, row.attempts - 1),
-        this.o.maxBackoffSeconds ?? 900,
-      );
-      await this.o.repo.markRetry(sql, row.id, new Date(now.getTime() + delay * 1000), reason);
-      this.o.logger.warn({ msg: 'mail delivery failed, will retry', mail_id: row.id, template: row.template, attempts: row.attempts, retry_in_s: delay, err: reason });
+      await this.retryOrGiveUp(row, now, (err as Error).message ?? String(err), 'mail delivery failed, will retry');
       return false;
     }
+  }
+
+  /** Backs off (first retry, doubling, capped) until the give-up age, then marks the row failed. */
+  private async retryOrGiveUp(row: { id: string; template: string; attempts: number; created_at: Date }, now: Date, reason: string, retryMsg: string): Promise<void> {
+    const sql = this.o.sql();
+    const giveUp = (now.getTime() - row.created_at.getTime()) / 1000 > (this.o.giveUpAfterSeconds ?? 48 * 3600);
+    if (giveUp) {
+      await this.o.repo.markFailed(sql, row.id, now, reason);
+      this.o.logger.error({ msg: 'mail delivery abandoned', mail_id: row.id, template: row.template, attempts: row.attempts, err: reason });
+      return;
+    }
+    const delay = Math.min(
+      (this.o.firstRetrySeconds ?? 5) * 2 ** Math.max(0, row.attempts - 1),
+      this.o.maxBackoffSeconds ?? 900,
+    );
+    await this.o.repo.markRetry(sql, row.id, new Date(now.getTime() + delay * 1000), reason);
+    this.o.logger.warn({ msg: retryMsg, mail_id: row.id, template: row.template, attempts: row.attempts, retry_in_s: delay, err: reason });
   }
 }

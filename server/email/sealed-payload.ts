@@ -17,3 +17,19 @@ export function open(key: Buffer, sealed: string): string {
   decipher.setAuthTag(raw.subarray(12, 28));
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
 }
+
+/**
+ * Opens with the first key that authenticates the payload (keys current
+ * first); undefined if none does. GCM's tag makes a wrong key fail loudly,
+ * never decrypt to garbage.
+ */
+export function openWithAny(keys: readonly Buffer[], sealed: string): string | undefined {
+  for (const key of keys) {
+    try {
+      return open(key, sealed);
+    } catch {
+      /* not this key */
+    }
+  }
+  return undefined;
+}

@@ -52,8 +52,16 @@ export class Keyring {
   readonly all: readonly SigningKey[];
   private readonly byKid: ReadonlyMap<string, SigningKey>;
   private readonly refreshKeys: readonly Buffer[];
-  private readonly emailTokenKey: Buffer;
+  /** Email/reset digest keys, current first: the current one digests new tokens. */
+  private readonly emailTokenKeys: readonly Buffer[];
+  /** Seals new outbox payloads. */
   readonly outboxKey: Buffer;
+  /**
+   * Opens outbox payloads, current first. During a rolling rotation old and
+   * new instances share mail_outbox: without the previous keys, mail sealed
+   * by the other generation would be undeliverable (lost mail).
+   */
+  readonly outboxKeys: readonly Buffer[];
 
   constructor(secretKey: string, previousKeys: readonly string[] = []) {
     // A rollout often lists the new key in SECRET_KEY_PREVIOUS too: publish
@@ -63,8 +71,10 @@ export class Keyring {
     this.all = [this.current, ...previous.map((s) => signingKeyFrom(s, 'previous'))];
     this.byKid = new Map(this.all.map((k) => [k.kid, k]));
     this.refreshKeys = [secretKey, ...previous].map((s) => deriveKey(s, 'refresh-token-secret'));
-    this.emailTokenKey = deriveKey(secretKey, 'email-token-digest');
-    this.outboxKey = deriveKey(secretKey, 'mail-outbox-aes-256-gcm');
+    const secrets = [secretKey, ...previous];
+    this.emailTokenKeys = secrets.map((s) => deriveKey(s, 'email-token-digest'));
+    this.outboxKeys = secrets.map((s) => deriveKey(s, 'mail-outbox-aes-256-gcm'));
+    this.outboxKey = this.outboxKeys[0]!;
   }
 
   verificationKey(kid: string): SigningKey | undefined {
@@ -76,14 +86,27 @@ export class Keyring {
     return this.refreshKeys.map((k) => createHmac('sha256', k).update(id).digest());
   }
 
-  /** Keyed digest of an email/reset token, so a leaked table cannot be replayed. */
+  /** Keyed digest of an email/reset token (current key: what new tokens store), so a leaked table cannot be replayed. */
   emailTokenDigest(token: string): string {
-    return createHmac('sha256', this.emailTokenKey).update(token).digest('base64url');
+    return createHmac('sha256', this.emailTokenKeys[0]!).update(token).digest('base64url');
   }
 
-  /** Keyed digest used as a lookup key for values we must not store in plaintext. */
+  /**
+   * The token's digest under each ring key (current first), for lookups: a
+   * link mailed before a routine rotation keeps working while its key is in
+   * SECRET_KEY_PREVIOUS.
+   */
+  emailTokenDigests(token: string): string[] {
+    return this.emailTokenKeys.map((k) => createHmac('sha256', k).update(token).digest('base64url'));
+  }
+
+  /**
+   * Keyed digest used as a lookup key for values we must not store in
+   * plaintext. Current key only: rows keyed by it (login throttles) are
+   * short-lived, so a rotation merely resets them.
+   */
   lookupDigest(namespace: string, value: string): string {
-    return createHmac('sha256', this.emailTokenKey).update(namespace + '\0' + value).digest('base64url');
+    return createHmac('sha256', this.emailTokenKeys[0]!).update(namespace + '\0' + value).digest('base64url');
   }
 
   publicKeys(): Array<{ kid: string; paserk: string; status: SigningKey['status'] }> {

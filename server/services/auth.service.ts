@@ -104,7 +104,7 @@ export class AuthService {
 
   async verifyEmail(sql: Sql, token: string, req: RequestInfo): Promise<{ ok: true }> {
     const userId = await sql.tx(async (tx) => {
-      const id = await this.d.emailTokens.consume(tx, 'verify_email', this.d.keyring.emailTokenDigest(token), this.d.clock.now());
+      const id = await this.d.emailTokens.consume(tx, 'verify_email', this.d.keyring.emailTokenDigests(token), this.d.clock.now());
       if (id) await this.d.users.markVerified(tx, id);
       return id;
     });
@@ -210,16 +210,17 @@ export class AuthService {
   }
 
   async resetPassword(sql: Sql, input: { token: string; newPassword: string }, req: RequestInfo): Promise<{ ok: true }> {
-    const digest = this.d.keyring.emailTokenDigest(input.token);
+    // Every ring key's digest: a link mailed before a routine rotation still works.
+    const digests = this.d.keyring.emailTokenDigests(input.token);
     const now = this.d.clock.now();
     // Peek first so a refused new password does not burn the link.
-    const userId = await this.d.emailTokens.peek(sql, 'reset_password', digest, now);
+    const userId = await this.d.emailTokens.peek(sql, 'reset_password', digests, now);
     const user = userId ? await this.d.users.findById(sql, userId) : undefined;
     if (!user) throw new AppError('INVALID_TOKEN');
     this.weakPasswordCheck(input.newPassword, user.email);
     const hashed = await this.d.hasher.hash(input.newPassword);
     const done = await sql.tx(async (tx) => {
-      const consumed = await this.d.emailTokens.consume(tx, 'reset_password', digest, this.d.clock.now());
+      const consumed = await this.d.emailTokens.consume(tx, 'reset_password', digests, this.d.clock.now());
       if (consumed !== user.id) return false;
       await this.d.users.setPassword(tx, user.id, hashed, { clearLock: true });
       // The link proves control of the mailbox.

@@ -16,22 +16,27 @@ export class EmailTokenRepository {
     );
   }
 
-  /** Atomically consumes a live token; returns its user id, or nothing if unknown, used or expired. */
-  async consume(sql: Sql, purpose: EmailTokenPurpose, tokenHash: string, now: Date): Promise<string | undefined> {
+  /**
+   * Atomically consumes a live token; returns its user id, or nothing if
+   * unknown, used or expired. `tokenHashes` are the token's digests under
+   * each ring key (a link issued before a key rotation); digests are unique,
+   * so at most one row matches.
+   */
+  async consume(sql: Sql, purpose: EmailTokenPurpose, tokenHashes: readonly string[], now: Date): Promise<string | undefined> {
     const row = await sql.one<{ user_id: string }>(
       `update email_tokens set used_at = ?
-        where token_hash = ? and purpose = ? and used_at is null and expires_at > ?
+        where token_hash = any(?::varchar[]) and purpose = ? and used_at is null and expires_at > ?
         returning user_id`,
-      [now, tokenHash, purpose, now],
+      [now, tokenHashes, purpose, now],
     );
     return row?.user_id;
   }
 
-  /** Looks a live token up without consuming it (to check a new password first). */
-  async peek(sql: Sql, purpose: EmailTokenPurpose, tokenHash: string, now: Date): Promise<string | undefined> {
+  /** Looks a live token up (digests under each ring key) without consuming it, to check a new password first. */
+  async peek(sql: Sql, purpose: EmailTokenPurpose, tokenHashes: readonly string[], now: Date): Promise<string | undefined> {
     const row = await sql.one<{ user_id: string }>(
-      'select user_id from email_tokens where token_hash = ? and purpose = ? and used_at is null and expires_at > ?',
-      [tokenHash, purpose, now],
+      'select user_id from email_tokens where token_hash = any(?::varchar[]) and purpose = ? and used_at is null and expires_at > ?',
+      [tokenHashes, purpose, now],
     );
     return row?.user_id;
   }

@@ -100,7 +100,8 @@ function parseArgs(argv: string[]): Options {
   if (!Number.isInteger(o.pool) || o.pool < 1 || o.pool > 1024) throw new Error('--pool must be 1..1024');
   // The service's own default (server/config/config.ts): one pool thread
   // stays free of hashes. Passed explicitly so bench and service agree.
-  if (!o.hashConcurrency) o.hashConcurrency = Math.max(1, o.pool - 1);
+  // The service's own default (server/config/config.ts): one pool thread and one core left free.
+  if (!o.hashConcurrency) o.hashConcurrency = Math.max(1, Math.min(o.pool - 1, os.availableParallelism() - 1));
   if (o.settings.length === 0) {
     o.settings = [
       { logN: 17, r: 8, p: 1 }, // OWASP minimum, the service default

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -260,10 +261,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
 
 /**
  * Hashes run on the libuv pool (UV_THREADPOOL_SIZE, 4 by default), which
- * WebCrypto, DNS and fs share. Leaving one thread free keeps token checks and
- * I/O from queueing behind a login storm.
+ * DNS and fs share, and each one keeps a CPU core busy for its whole
+ * duration. Two bounds: one pool thread stays free, and one core stays free
+ * for the event loop, so token checks (`auth.me`, refresh) keep answering
+ * during a login storm instead of queueing behind hashes for the CPU. On a
+ * 2-core machine that is one hash at a time; raise HASH_CONCURRENCY where
+ * login throughput matters more than latency under attack.
  */
 function defaultHashConcurrency(env: NodeJS.ProcessEnv): number {
   const pool = Number(env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, pool - 1);
+  return Math.max(1, Math.min(pool - 1, availableParallelism() - 1));
 }

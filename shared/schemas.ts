@@ -9,7 +9,6 @@ import { z } from 'zod';
 // Control characters (NUL above all, which PostgreSQL refuses in text) never
 // belong in an address or a name; refusing them here makes them a clean
 // INVALID_INPUT instead of a database error.
-// eslint-disable-next-line no-control-regex
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
 // RFC 5321 caps a path at 254 characters; anything longer is not an address.

@@ -24,6 +24,7 @@ import { AdminService } from './services/admin.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CredentialVerifier } from './services/credential-verifier.service.js';
 import { HealthService } from './services/health.service.js';
+import { MaintenanceService } from './services/maintenance.service.js';
 import { PasswordPolicy } from './services/password-policy.js';
 import { SessionService } from './services/session.service.js';
 
@@ -45,6 +46,7 @@ export interface Deps {
   health: HealthService;
   mailer: Mailer;
   outbox: OutboxWorker;
+  maintenance: MaintenanceService;
   /** Rate-limit counters; undefined when rate limiting is off (RATE_LIMIT_ENABLED). */
   rateLimits?: RateLimitStore;
   repos: {
@@ -189,6 +191,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     health: new HealthService(),
     mailer,
     outbox,
+    maintenance: new MaintenanceService({ sql, clock, logger, throttles: repos.throttles, mailOutbox: repos.mailOutbox }),
     rateLimits,
     repos,
   };

@@ -40,6 +40,7 @@ export async function startServer(config: Readonly<Config>, opts: StartServerOpt
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   deps.outbox.start();
+  deps.maintenance.start();
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   let closing: Promise<void> | undefined;
@@ -54,6 +55,7 @@ export async function startServer(config: Readonly<Config>, opts: StartServerOpt
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
+        deps.maintenance.stop();
         await deps.outbox.stop();
         await deps.rateLimits?.close();
         await orm.close(true);

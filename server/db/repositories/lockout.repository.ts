@@ -68,6 +68,19 @@ export class LoginThrottleRepository {
     await sql.all('update login_throttles set failed_attempts = 0, locked_until = null where email_digest = ?', [digest]);
   }
 
+  /**
+   * Forgets unknown-email throttles untouched for a day and not locked: past
+   * 24 h a row no longer affects the doubling, and without pruning an
+   * attacker spraying random addresses would grow this table for ever.
+   */
+  async prune(sql: Sql, olderThan: Date): Promise<number> {
+    const rows = await sql.all(
+      'delete from login_throttles where updated_at < ? and (locked_until is null or locked_until < ?) returning email_digest',
+      [olderThan, olderThan],
+    );
+    return rows.length;
+  }
+
   /** A registration of this email ends its anonymous throttle. */
   async delete(sql: Sql, digest: string): Promise<void> {
     await sql.all('delete from login_throttles where email_digest = ?', [digest]);

@@ -50,6 +50,15 @@ export class MailOutboxRepository {
     await sql.all(`update mail_outbox set failed_at = ?, payload = '', last_error = ? where id = ?`, [now, error.slice(0, 500), id]);
   }
 
+  /** Delivered or abandoned messages (payload already erased) past their retention. */
+  async pruneFinished(sql: Sql, olderThan: Date): Promise<number> {
+    const rows = await sql.all(
+      'delete from mail_outbox where (sent_at < ? or failed_at < ?) returning id',
+      [olderThan, olderThan],
+    );
+    return rows.length;
+  }
+
   async pendingCount(sql: Sql): Promise<number> {
     const row = await sql.one<{ n: string }>('select count(*) as n from mail_outbox where sent_at is null and failed_at is null');
     return Number(row?.n ?? 0);

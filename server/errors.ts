@@ -26,8 +26,6 @@ export class AppError extends Error {
   }
 }
 
-export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
-
 /** True for errors that mean the database cannot be reached (not a query bug). */
 export function isDatabaseUnavailable(err: unknown): boolean {
   let e: unknown = err;

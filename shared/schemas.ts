@@ -76,5 +76,3 @@ export const securityEventsListInput = z
   })
   .optional();
 
-export type RegisterInput = z.infer<typeof registerInput>;
-export type LoginInput = z.infer<typeof loginInput>;

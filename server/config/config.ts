@@ -243,7 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
   if (config.lockoutMaxMinutes < config.lockoutMinutes) {
     problems.set('LOCKOUT_MAX_MINUTES', 'must be at least LOCKOUT_MINUTES');
   }
-  if (isProduction && !smtp && emailVerificationRequired === false && get('SMTP_HOST') === undefined) {
+  if (isProduction && !emailVerificationRequired && !smtp) {
     // Without SMTP in production password-reset mail could not be sent; the
     // file outbox is a development tool only.
     problems.set('SMTP_HOST', 'is required in production (no file outbox in production)');

@@ -118,5 +118,3 @@ function reviveDates(row: Record<string, unknown>): void {
     if (typeof v === 'string' && TIMESTAMP_COLUMN.test(key)) row[key] = new Date(v);
   }
 }
-
-export type SqlFactory = () => Sql;

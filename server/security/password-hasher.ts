@@ -72,8 +72,4 @@ export class PasswordHasher {
       return false;
     }
   }
-
-  get currentParams(): ScryptParams {
-    return { ...this.params };
-  }
 }

@@ -15,8 +15,4 @@ export class Semaphore {
       else this.active--;
     }
   }
-
-  get pending(): number {
-    return this.waiting.length;
-  }
 }

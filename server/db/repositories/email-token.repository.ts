@@ -40,8 +40,4 @@ export class EmailTokenRepository {
     );
     return row?.user_id;
   }
-
-  async invalidateAll(sql: Sql, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
-    await sql.all('update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null', [now, userId, purpose]);
-  }
 }

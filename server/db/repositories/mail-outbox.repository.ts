@@ -58,9 +58,4 @@ export class MailOutboxRepository {
     );
     return rows.length;
   }
-
-  async pendingCount(sql: Sql): Promise<number> {
-    const row = await sql.one<{ n: string }>('select count(*) as n from mail_outbox where sent_at is null and failed_at is null');
-    return Number(row?.n ?? 0);
-  }
 }

@@ -40,13 +40,4 @@ export class SecurityEventRepository {
       params,
     );
   }
-
-  /** Failures from one IP since a time (burst detection). */
-  async countFailuresFromIp(sql: Sql, ip: string, since: Date): Promise<number> {
-    const row = await sql.one<{ n: string }>(
-      `select count(*) as n from security_events where ip = ? and event_type = 'auth_failure' and created_at >= ?`,
-      [ip, since],
-    );
-    return Number(row?.n ?? 0);
-  }
 }

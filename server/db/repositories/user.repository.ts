@@ -110,14 +110,6 @@ export class UserRepository {
     return row!.session_version;
   }
 
-  async bumpSessionVersion(sql: Sql, id: string): Promise<number> {
-    const row = await sql.one<{ session_version: number }>(
-      'update users set session_version = session_version + 1, updated_at = now() where id = ? returning session_version',
-      [id],
-    );
-    return row!.session_version;
-  }
-
   async setFlags(sql: Sql, id: string, flags: { isActive?: boolean; isSuperuser?: boolean }): Promise<boolean> {
     const row = await sql.one(
       `update users set is_active = coalesce(?, is_active), is_superuser = coalesce(?, is_superuser),

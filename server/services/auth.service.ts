@@ -153,16 +153,18 @@ export class AuthService {
         throw new AppError('INVALID_CREDENTIALS');
       }
       await this.d.users.recordLogin(tx, u.id, newHash);
-      return this.d.sessions.start(tx, current, req);
+      const started = await this.d.sessions.start(tx, current, req);
+      // Recorded in the session's own transaction: one commit per login.
+      await this.d.events.emit(tx, req, {
+        type: 'auth_success',
+        outcome: 'success',
+        userId: u.id,
+        email,
+        details: { rehashed: newHash !== undefined },
+      });
+      return started;
     });
     this.d.metrics.loginSuccess.inc();
-    await this.d.events.emit(sql, req, {
-      type: 'auth_success',
-      outcome: 'success',
-      userId: u.id,
-      email,
-      details: { rehashed: newHash !== undefined },
-    });
     return pair;
   }
 

@@ -1,4 +1,3 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenPair } from '../../shared/dto.js';
 import { linkToken } from '../support/smtp.js';
@@ -6,27 +5,17 @@ import {
   expectError,
   login,
   loginOk,
-  openDb,
+  accountSuite,
   pauseVerification,
   scryptParams,
   userRow,
   verifiedAccount,
-  type TestDb,
 } from '../support/accounts.js';
 import { testGlobals } from '../support/globals.js';
 import { mutation, query } from '../support/http.js';
-import { startService, type TestService } from '../support/service.js';
 import { strongPassword } from '../support/users.js';
 
-const s = suite<{ svc: TestService; db: TestDb }>('api: auth.changePassword');
-s.before(async (ctx) => {
-  ctx.svc = await startService();
-  ctx.db = openDb();
-});
-s.after(async (ctx) => {
-  await ctx.svc.close();
-  await ctx.db.close();
-});
+const s = accountSuite('api: auth.changePassword');
 
 const smtp = () => testGlobals().smtp;
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenPair } from '../../shared/dto.js';
 import {
@@ -7,26 +6,17 @@ import {
   fullwidth,
   login,
   loginOk,
-  openDb,
+  accountSuite,
   registerAccount,
   scryptParams,
   userRow,
   verifiedAccount,
-  type TestDb,
 } from '../support/accounts.js';
 import { mutation, query } from '../support/http.js';
-import { startService, type TestService } from '../support/service.js';
+import { startService } from '../support/service.js';
 import { strongPassword, uniqueEmail } from '../support/users.js';
 
-const s = suite<{ svc: TestService; db: TestDb }>('api: auth.login');
-s.before(async (ctx) => {
-  ctx.svc = await startService();
-  ctx.db = openDb();
-});
-s.after(async (ctx) => {
-  await ctx.svc.close();
-  await ctx.db.close();
-});
+const s = accountSuite('api: auth.login');
 
 s('success returns a TokenPair as the SPEC describes it', async ({ svc, db }) => {
   const { email, password } = await verifiedAccount(svc.url);

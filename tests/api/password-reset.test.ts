@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   dbNow,
@@ -8,7 +7,7 @@ import {
   lockoutRows,
   login,
   loginOk,
-  openDb,
+  accountSuite,
   outboxSettled,
   pauseVerification,
   registerAccount,
@@ -16,23 +15,14 @@ import {
   userRow,
   verifiedAccount,
   waitForMails,
-  type TestDb,
 } from '../support/accounts.js';
 import { testGlobals } from '../support/globals.js';
 import { mutation, query } from '../support/http.js';
-import { startService, type TestService } from '../support/service.js';
+import { startService } from '../support/service.js';
 import { linkToken } from '../support/smtp.js';
 import { strongPassword, uniqueEmail } from '../support/users.js';
 
-const s = suite<{ svc: TestService; db: TestDb }>('api: password reset');
-s.before(async (ctx) => {
-  ctx.svc = await startService({ LOCKOUT_THRESHOLD: '3', LOCKOUT_MINUTES: '30', LOCKOUT_MAX_MINUTES: '60' });
-  ctx.db = openDb();
-});
-s.after(async (ctx) => {
-  await ctx.svc.close();
-  await ctx.db.close();
-});
+const s = accountSuite('api: password reset', { LOCKOUT_THRESHOLD: '3', LOCKOUT_MINUTES: '30', LOCKOUT_MAX_MINUTES: '60' });
 
 const smtp = () => testGlobals().smtp;
 

@@ -1,32 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   dbNow,
   expectError,
   login,
-  openDb,
+  accountSuite,
   outboxSettled,
   registerAccount,
   userRow,
   waitForMails,
-  type TestDb,
 } from '../support/accounts.js';
 import { testGlobals } from '../support/globals.js';
 import { mutation } from '../support/http.js';
-import { startService, type TestService } from '../support/service.js';
 import { linkToken } from '../support/smtp.js';
 import { uniqueEmail } from '../support/users.js';
 
-const s = suite<{ svc: TestService; db: TestDb }>('api: auth.verifyEmail / auth.resendVerification');
-s.before(async (ctx) => {
-  ctx.svc = await startService();
-  ctx.db = openDb();
-});
-s.after(async (ctx) => {
-  await ctx.svc.close();
-  await ctx.db.close();
-});
+const s = accountSuite('api: auth.verifyEmail / auth.resendVerification');
 
 const smtp = () => testGlobals().smtp;
 

@@ -3,35 +3,42 @@
  * reset, change password): a direct database handle for the rows the SPEC
  * names, mail waits, and error assertions on what a client observes.
  */
-import pg from 'pg';
+import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenPair } from '../../shared/dto.js';
 import { testGlobals } from './globals.js';
+import { dbRow, dbRows } from './pg.js';
+import { startService, type TestService } from './service.js';
 import { mutation, type CallResult } from './http.js';
 import { linkToken, type CapturedMail } from './smtp.js';
 import { strongPassword, uniqueEmail } from './users.js';
 
-/** A plain pg pool on the shared test database: the tests read and poke rows as an operator would. */
+/** Direct SQL on the shared test database: the tests read and poke rows as an operator would. */
 export interface TestDb {
   rows<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   row<T = any>(text: string, params?: unknown[]): Promise<T | undefined>;
   close(): Promise<void>;
 }
 
+/** The same pool as tests/support/pg.ts (one pool per run, closed with the process). */
 export function openDb(): TestDb {
-  const pool = new pg.Pool({ connectionString: testGlobals().databaseUrl, max: 2 });
-  // An idle client killed by the database stopping at the end of the run
-  // must not crash the runner before it prints its closing line.
-  pool.on('error', () => undefined);
-  return {
-    async rows(text, params = []) {
-      return (await pool.query(text, params as unknown[])).rows;
-    },
-    async row(text, params = []) {
-      return (await pool.query(text, params as unknown[])).rows[0];
-    },
-    close: () => pool.end(),
-  };
+  return { rows: dbRows, row: dbRow, close: async () => undefined };
+}
+
+/**
+ * A suite with a running service (`svc`) and a database handle (`db`),
+ * started before its first test and closed after its last.
+ */
+export function accountSuite(name: string, env: Record<string, string> = {}) {
+  const s = suite<{ svc: TestService; db: TestDb }>(name);
+  s.before(async (ctx) => {
+    ctx.svc = await startService(env);
+    ctx.db = openDb();
+  });
+  s.after(async (ctx) => {
+    await ctx.svc.close();
+  });
+  return s;
 }
 
 export interface UserRowView {

@@ -26,6 +26,38 @@ export interface OutboxWorkerOptions {
   giveUpAfterSeconds?: number;
 }
 
+/**
+ * SPEC 7: a failed send is retried with backoff, the first retry within 10 s,
+ * for at least 24 h. Here: 5 s, doubling to at most 15 min, for 48 h.
+ */
+export interface RetryPolicy {
+  firstRetrySeconds: number;
+  maxBackoffSeconds: number;
+  giveUpAfterSeconds: number;
+}
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+  firstRetrySeconds: 5,
+  maxBackoffSeconds: 900,
+  giveUpAfterSeconds: 48 * 3600,
+});
+
+/** Delay before the next try after `attempts` tries (1 = the first send failed). */
+export function retryDelaySeconds(p: RetryPolicy, attempts: number): number {
+  return Math.min(p.firstRetrySeconds * 2 ** Math.max(0, attempts - 1), p.maxBackoffSeconds);
+}
+
+export function shouldGiveUp(p: RetryPolicy, ageSeconds: number): boolean {
+  return ageSeconds > p.giveUpAfterSeconds;
+}
+
+function definedOnly(o: Partial<RetryPolicy>): Partial<RetryPolicy> {
+  const out: Partial<RetryPolicy> = {};
+  if (o.firstRetrySeconds !== undefined) out.firstRetrySeconds = o.firstRetrySeconds;
+  if (o.maxBackoffSeconds !== undefined) out.maxBackoffSeconds = o.maxBackoffSeconds;
+  if (o.giveUpAfterSeconds !== undefined) out.giveUpAfterSeconds = o.giveUpAfterSeconds;
+  return out;
+}
+
 const LEASE_SECONDS = 120;
 const BATCH = 20;
 
@@ -118,16 +150,13 @@ export class OutboxWorker {
   /** Backs off (first retry, doubling, capped) until the give-up age, then marks the row failed. */
   private async retryOrGiveUp(row: { id: string; template: string; attempts: number; created_at: Date }, now: Date, reason: string, retryMsg: string): Promise<void> {
     const sql = this.o.sql();
-    const giveUp = (now.getTime() - row.created_at.getTime()) / 1000 > (this.o.giveUpAfterSeconds ?? 48 * 3600);
-    if (giveUp) {
+    const policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(this.o) };
+    if (shouldGiveUp(policy, (now.getTime() - row.created_at.getTime()) / 1000)) {
       await this.o.repo.markFailed(sql, row.id, now, reason);
       this.o.logger.error({ msg: 'mail delivery abandoned', mail_id: row.id, template: row.template, attempts: row.attempts, err: reason });
       return;
     }
-    const delay = Math.min(
-      (this.o.firstRetrySeconds ?? 5) * 2 ** Math.max(0, row.attempts - 1),
-      this.o.maxBackoffSeconds ?? 900,
-    );
+    const delay = retryDelaySeconds(policy, row.attempts);
     await this.o.repo.markRetry(sql, row.id, new Date(now.getTime() + delay * 1000), reason);
     this.o.logger.warn({ msg: retryMsg, mail_id: row.id, template: row.template, attempts: row.attempts, retry_in_s: delay, err: reason });
   }

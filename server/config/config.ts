@@ -20,6 +20,13 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimitRule>> = Obje
   'reset.ip': [20, 3600],
   'reset.email': [5, 3600],
   'refresh.ip': [120, 60],
+  // verifyEmail and resetPassword: a guesser of one-time tokens.
+  'token.ip': [60, 3600],
+  // changePassword and every other call that checks the current password.
+  'password.user': [10, 3600],
+  // Second-factor answers (TOTP, recovery codes, passkeys).
+  'mfa.user': [10, 900],
+  'mfa.ip': [30, 60],
   'default.ip': [600, 60],
 });
 
@@ -62,6 +69,20 @@ export interface Config {
   scrypt: { logN: number; r: number; p: number };
   /** Concurrent scrypt hashes; kept below the libuv pool size (see password-hasher). */
   hashConcurrency: number;
+  /** Hashes allowed to wait at once; beyond it calls that need one answer UNAVAILABLE (load shedding). */
+  hashQueueMax: number;
+  /** Days after which ended sessions and used one-time tokens are deleted. */
+  retentionDays: number;
+  /** Days after which security_events rows are deleted; 0 keeps them forever. */
+  auditRetentionDays: number;
+  /** Issuer shown in authenticator apps. */
+  mfaIssuer: string;
+  /** Passkey relying party: id (a host), display name, accepted origins. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+  /** The service's own pages (verify-email, reset-password, account). */
+  pagesEnabled: boolean;
+  /** Browser sessions with the refresh token in an httpOnly cookie. */
+  sessionCookie: boolean;
   corsOrigins: string[];
   metricsToken?: string;
   logLevel: string;
@@ -194,6 +215,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
   }
 
   const lockoutMinutes = read('LOCKOUT_MINUTES', num(0.01, 10080), 15);
+  const publicUrl = (get('PUBLIC_URL') ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+  let publicOrigin = 'http://127.0.0.1:3000';
+  let publicHost = '127.0.0.1';
+  try {
+    const url = new URL(publicUrl);
+    publicOrigin = url.origin;
+    publicHost = url.hostname;
+  } catch {
+    problems.set('PUBLIC_URL', 'must be an absolute http(s) URL');
+  }
+  const list = (name: string) =>
+    (get(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const config: Config = {
     appEnv,
     isProduction,
@@ -211,7 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     emailVerificationRequired,
     smtp,
     emailFrom: get('EMAIL_FROM') ?? 'secure-auth <no-reply@localhost>',
-    publicUrl: (get('PUBLIC_URL') ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
+    publicUrl,
     tokenAudience: get('TOKEN_AUDIENCE') ?? 'secure-auth',
     lockoutThreshold: read('LOCKOUT_THRESHOLD', int(1, 100), 5),
     lockoutMinutes,
@@ -227,10 +263,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
       p: read('SCRYPT_P', int(1, 16), 1),
     },
     hashConcurrency: read('HASH_CONCURRENCY', int(1, 64), 0),
-    corsOrigins: (get('CORS_ORIGINS') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    hashQueueMax: read('HASH_QUEUE_MAX', int(1, 100000), 64),
+    retentionDays: read('RETENTION_DAYS', int(1, 3650), 30),
+    auditRetentionDays: read('AUDIT_RETENTION_DAYS', int(0, 36500), 365),
+    mfaIssuer: get('MFA_ISSUER') ?? 'secure-auth',
+    webauthn: {
+      rpId: get('WEBAUTHN_RP_ID') ?? publicHost,
+      rpName: get('WEBAUTHN_RP_NAME') ?? 'secure-auth',
+      origins: list('WEBAUTHN_ORIGINS').length > 0 ? list('WEBAUTHN_ORIGINS') : [publicOrigin],
+    },
+    pagesEnabled: read('PAGES_ENABLED', bool, true),
+    sessionCookie: read('SESSION_COOKIE', bool, true),
+    corsOrigins: list('CORS_ORIGINS'),
     metricsToken: get('METRICS_TOKEN'),
     logLevel: read(
       'LOG_LEVEL',

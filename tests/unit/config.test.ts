@@ -74,8 +74,19 @@ s('defaults follow the SPEC table', () => {
     'reset.ip': [20, 3600],
     'reset.email': [5, 3600],
     'refresh.ip': [120, 60],
+    'token.ip': [60, 3600],
+    'password.user': [10, 3600],
+    'mfa.user': [10, 900],
+    'mfa.ip': [30, 60],
     'default.ip': [600, 60],
   });
+  assert.is(c.hashQueueMax, 64);
+  assert.is(c.retentionDays, 30);
+  assert.is(c.auditRetentionDays, 365);
+  assert.is(c.mfaIssuer, 'secure-auth');
+  assert.equal(c.webauthn, { rpId: '127.0.0.1', rpName: 'secure-auth', origins: ['http://127.0.0.1:3000'] });
+  assert.is(c.pagesEnabled, true);
+  assert.is(c.sessionCookie, true);
   assert.is(c.trustProxy, false);
   assert.equal(c.scrypt, { logN: 17, r: 8, p: 1 });
   assert.equal(c.corsOrigins, []);

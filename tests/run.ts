@@ -18,7 +18,7 @@ import { setGlobals, type TestGlobals } from './support/globals.js';
 import { SmtpCapture } from './support/smtp.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SUITE_DIRS = ['unit', 'db', 'api', 'protection', 'ops', 'client'];
+const SUITE_DIRS = ['unit', 'db', 'api', 'protection', 'ops', 'client', 'races', 'faults', 'fuzz', 'browser'];
 
 function findSuites(filters: string[]): string[] {
   const files: string[] = [];

@@ -85,7 +85,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     mailOutbox: new MailOutboxRepository(),
   };
   const keyring = new Keyring(config.secretKey, config.secretKeyPrevious);
-  const hasher = new PasswordHasher(config.scrypt, config.hashConcurrency);
+  const hasher = new PasswordHasher(config.scrypt, config.hashConcurrency, config.hashQueueMax);
   const accessTokens = new AccessTokenService({
     keyring,
     clock,

@@ -58,6 +58,8 @@ export async function startServer(config: Readonly<Config>, opts: StartServerOpt
         deps.maintenance.stop();
         await deps.outbox.stop();
         await deps.rateLimits?.close();
+        // After the drain: in-flight logins still needed their hashes.
+        await deps.hasher.close();
         await orm.close(true);
       })();
       return closing;

@@ -128,6 +128,7 @@ export async function openRuntime(opts: { verbose: boolean; note: (line: string)
       orm: o,
       deps,
       async close() {
+        await deps.hasher.close();
         await o.close(true);
         await db.stop();
       },

@@ -57,7 +57,7 @@ if (exporting && env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
       // a request went.
       new ExpressInstrumentation({
         ignoreLayersType: [ExpressLayerType.ROUTER],
-        ignoreLayers: ['requestId', 'helmetMiddleware', 'corsMiddleware', 'jsonParser'],
+        ignoreLayers: ['requestId', 'helmetMiddleware', 'corsMiddleware', 'jsonParser'].map((name) => `middleware - ${name}`),
       }),
       new PgInstrumentation({
         // Bound values are password hashes, token digests and emails: never

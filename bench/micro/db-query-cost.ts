@@ -1,6 +1,6 @@
 /**
- * Micro-benchmark: client-side CPU of the per-call session check (SPEC
- * section 5, UserRepository.findForSession) through the service's `Sql`
+ * Micro-benchmark: client-side CPU of the per-call session check (the
+ * access token's session lookup, UserRepository.findForSession) through the service's `Sql`
  * helper (MikroORM -> knex -> pg, parameters inlined client-side) against
  * plain `pg` with a parameterised and with a named (prepared) statement.
  * CPU per query (process.cpuUsage) holds up on a busy machine much better

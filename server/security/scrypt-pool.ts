@@ -129,14 +129,6 @@ export class ScryptPool {
     });
     const slot: Slot = { child, exited };
     this.slots.push(slot);
-    if (child.pid !== undefined) {
-      try {
-        // Linux renices the main thread, where the child hashes; threads started later inherit it.
-        os.setPriority(child.pid, 19);
-      } catch {
-        /* not permitted here: the child lowers its own priority as well */
-      }
-    }
     // Idle processes never keep the service (or a CLI) alive.
     child.unref();
     child.channel?.unref();
@@ -148,6 +140,16 @@ export class ScryptPool {
   }
 
   private settle(slot: Slot, reply: DeriveReply): void {
+    if ('ready' in reply) {
+      // After Node's start-up, which runs at normal priority; on Linux this
+      // renices the main thread, where the child hashes.
+      try {
+        if (slot.child.pid !== undefined) os.setPriority(slot.child.pid, 19);
+      } catch {
+        /* not permitted here: the child has lowered its own priority */
+      }
+      return;
+    }
     const job = slot.job;
     if (!job || job.id !== reply.id) return;
     slot.job = undefined;

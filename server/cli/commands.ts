@@ -10,7 +10,7 @@ import { readPassword } from './password-input.js';
 import { CliError, cliActorLabel, EXIT_USAGE, openRuntime, type CliRuntime } from './runtime.js';
 
 /**
- * The operator commands of SPEC section 9. Each one resolves the email, calls
+ * The operator commands (docs/runbook.md lists them). Each one resolves the email, calls
  * the same AdminService method the admin API calls (one implementation of
  * unlock, revoke, reset ...), and prints what it did in one or two lines.
  */

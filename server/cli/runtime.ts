@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 
 /**
  * What every CLI command needs: the validated configuration, the database
- * the service uses (SPEC section 2), and the same object graph as the
+ * the service uses (DATABASE_URL, else the embedded one; see the README), and the same object graph as the
  * server, so the CLI runs the very services the admin API runs.
  */
 

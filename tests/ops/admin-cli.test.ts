@@ -37,7 +37,7 @@ function assertAudited(details: Array<Record<string, unknown>>, action: string, 
   assert.is(ev!.target_id, userId);
 }
 
-s('--help lists every command of SPEC section 9 and each command explains itself', async () => {
+s('--help lists every operator command and each command explains itself', async () => {
   const help = await admin(['--help']);
   assert.is(help.code, 0, help.stderr);
   const names = ['create-superuser', 'unlock', 'promote', 'demote', 'disable', 'enable', 'force-reset', 'revoke-sessions', 'migrate'];

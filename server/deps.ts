@@ -4,6 +4,10 @@ import type { Orm } from './db/orm.js';
 import { EmailTokenRepository } from './db/repositories/email-token.repository.js';
 import { LockoutRepository, LoginThrottleRepository } from './db/repositories/lockout.repository.js';
 import { MailOutboxRepository } from './db/repositories/mail-outbox.repository.js';
+import { MfaChallengeRepository } from './db/repositories/mfa-challenge.repository.js';
+import { MfaFactorRepository } from './db/repositories/mfa-factor.repository.js';
+import { RecoveryCodeRepository } from './db/repositories/recovery-code.repository.js';
+import { WebauthnChallengeRepository } from './db/repositories/webauthn-challenge.repository.js';
 import { RefreshTokenRepository } from './db/repositories/refresh-token.repository.js';
 import { SecurityEventRepository } from './db/repositories/security-event.repository.js';
 import { UserRepository } from './db/repositories/user.repository.js';
@@ -14,6 +18,7 @@ import { fileTransport, smtpTransport, type MailTransport } from './email/transp
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { SecurityEvents } from './observability/security-events.js';
+import { AccountRateLimits } from './rate-limit/account-limits.js';
 import { RateLimitStore } from './rate-limit/rate-limit-store.js';
 import { AccessTokenService } from './security/access-token.js';
 import { systemClock, type Clock } from './security/clock.js';
@@ -25,6 +30,9 @@ import { AuthService } from './services/auth.service.js';
 import { CredentialVerifier } from './services/credential-verifier.service.js';
 import { HealthService } from './services/health.service.js';
 import { MaintenanceService } from './services/maintenance.service.js';
+import { MfaLoginService } from './services/mfa-login.service.js';
+import { MfaService } from './services/mfa.service.js';
+import { SecondFactorCheck } from './services/second-factor-check.js';
 import { PasswordPolicy } from './services/password-policy.js';
 import { SessionService } from './services/session.service.js';
 
@@ -43,6 +51,8 @@ export interface Deps {
   sessions: SessionService;
   auth: AuthService;
   admin: AdminService;
+  mfa: MfaService;
+  mfaLogin: MfaLoginService;
   health: HealthService;
   mailer: Mailer;
   outbox: OutboxWorker;
@@ -57,6 +67,10 @@ export interface Deps {
     throttles: LoginThrottleRepository;
     securityEvents: SecurityEventRepository;
     mailOutbox: MailOutboxRepository;
+    mfaFactors: MfaFactorRepository;
+    recoveryCodes: RecoveryCodeRepository;
+    mfaChallenges: MfaChallengeRepository;
+    webauthnChallenges: WebauthnChallengeRepository;
   };
 }
 
@@ -83,6 +97,10 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     throttles: new LoginThrottleRepository(),
     securityEvents: new SecurityEventRepository(),
     mailOutbox: new MailOutboxRepository(),
+    mfaFactors: new MfaFactorRepository(),
+    recoveryCodes: new RecoveryCodeRepository(),
+    mfaChallenges: new MfaChallengeRepository(),
+    webauthnChallenges: new WebauthnChallengeRepository(),
   };
   const keyring = new Keyring(config.secretKey, config.secretKeyPrevious);
   const hasher = new PasswordHasher(config.scrypt, config.hashConcurrency);
@@ -135,6 +153,46 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     metrics,
     mailer,
   });
+  const rateLimits = config.rateLimitEnabled
+    ? new RateLimitStore({
+        rules: config.rateLimits,
+        kind: config.rateLimitStore,
+        secretKey: config.secretKey,
+        databaseUrl: o.rateLimitStoreUrl ?? (orm.config.get('clientUrl') as string | undefined),
+      })
+    : undefined;
+  const accountLimits = new AccountRateLimits({ store: rateLimits, metrics, events });
+  const check = new SecondFactorCheck({ clock, keyring, factors: repos.mfaFactors, recoveryCodes: repos.recoveryCodes });
+  const mfaLogin = new MfaLoginService({
+    clock,
+    keyring,
+    users: repos.users,
+    factors: repos.mfaFactors,
+    recoveryCodes: repos.recoveryCodes,
+    challenges: repos.mfaChallenges,
+    check,
+    credentials,
+    sessions,
+    limits: accountLimits,
+    mailer,
+    events,
+    metrics,
+  });
+  const mfa = new MfaService({
+    clock,
+    issuer: config.mfaIssuer,
+    users: repos.users,
+    factors: repos.mfaFactors,
+    recoveryCodes: repos.recoveryCodes,
+    challenges: repos.mfaChallenges,
+    check,
+    credentials,
+    login: mfaLogin,
+    sessions,
+    limits: accountLimits,
+    mailer,
+    events,
+  });
   const policy = new PasswordPolicy(config.passwordMinLength);
   const auth = new AuthService({
     clock,
@@ -149,6 +207,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     throttles: repos.throttles,
     credentials,
     sessions,
+    mfaLogin,
     mailer,
     events,
     metrics,
@@ -165,15 +224,9 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     sessions,
     auth,
     events,
+    factors: repos.mfaFactors,
+    mfa,
   });
-  const rateLimits = config.rateLimitEnabled
-    ? new RateLimitStore({
-        rules: config.rateLimits,
-        kind: config.rateLimitStore,
-        secretKey: config.secretKey,
-        databaseUrl: o.rateLimitStoreUrl ?? (orm.config.get('clientUrl') as string | undefined),
-      })
-    : undefined;
   return {
     config,
     clock,
@@ -188,6 +241,8 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     sessions,
     auth,
     admin,
+    mfa,
+    mfaLogin,
     health: new HealthService(),
     mailer,
     outbox,

@@ -76,3 +76,21 @@ export const securityEventsListInput = z
   })
   .optional();
 
+
+// Second factors. A code is a 6-digit TOTP code or a recovery code
+// (`xxxxx-xxxxx`, with or without the dash, any case); spaces are ignored.
+export const mfaCodeSchema = z
+  .string()
+  .trim()
+  .min(6)
+  .max(32)
+  .regex(/^[A-Za-z0-9 -]+$/, 'must be a 6-digit code or a recovery code');
+const factorNameSchema = z.string().trim().min(1).max(100).regex(NO_CONTROL_CHARS, 'must not contain control characters');
+/** Re-auth for a factor change: the current password, or a current second-factor code. */
+const reauthFields = { currentPassword: passwordSchema.optional(), code: mfaCodeSchema.optional() };
+
+export const mfaVerifyInput = z.object({ mfaToken: opaqueTokenSchema, code: mfaCodeSchema });
+export const totpEnrollInput = z.object({ name: factorNameSchema.optional(), ...reauthFields });
+export const totpConfirmInput = z.object({ factorId: z.uuid(), code: z.string().trim().regex(/^\d{6}$/, 'must be 6 digits') });
+export const mfaRemoveInput = z.object({ factorId: z.uuid(), ...reauthFields });
+export const recoveryCodesRegenerateInput = z.object(reauthFields);

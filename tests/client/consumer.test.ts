@@ -83,7 +83,9 @@ export async function typeErrors(): Promise<void> {
 
 async function main(): Promise<void> {
   const client = createAuthClient({ url });
-  const pair: TokenPair = await client.auth.login.mutate({ email, password });
+  const answer = await client.auth.login.mutate({ email, password });
+  if ('mfaRequired' in answer) throw new Error('second factor needed: ' + answer.methods.join(', '));
+  const pair: TokenPair = answer;
 
   const session = createSession({ url });
   await session.login({ email, password });

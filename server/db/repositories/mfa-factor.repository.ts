@@ -78,6 +78,16 @@ export class MfaFactorRepository {
     return row?.n ?? 0;
   }
 
+  /** Which of these users have a confirmed factor (one query for a page of users). */
+  async usersWithFactors(sql: Sql, userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await sql.all<{ user_id: string }>(
+      'select distinct user_id from mfa_factors where user_id = any(?::uuid[]) and confirmed_at is not null',
+      [userIds],
+    );
+    return new Set(rows.map((r) => r.user_id));
+  }
+
   async findByCredentialId(sql: Sql, credentialId: string): Promise<MfaFactorRow | undefined> {
     return sql.one<MfaFactorRow>("select * from mfa_factors where credential_id = ? and kind = 'passkey'", [credentialId]);
   }

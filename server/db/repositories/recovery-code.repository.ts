@@ -11,13 +11,13 @@ export class RecoveryCodeRepository {
   }
 
   /**
-   * Atomically uses a code: of parallel uses exactly one matches (the row
+   * Atomically uses a code (`codeHashes`: its digest under each ring key): of parallel uses exactly one matches (the row
    * lock serialises them, the loser then sees used_at set).
    */
-  async consume(sql: Sql, userId: string, codeHash: string, now: Date): Promise<boolean> {
+  async consume(sql: Sql, userId: string, codeHashes: readonly string[], now: Date): Promise<boolean> {
     const row = await sql.one(
-      'update recovery_codes set used_at = ? where user_id = ? and code_hash = ? and used_at is null returning id',
-      [now, userId, codeHash],
+      'update recovery_codes set used_at = ? where user_id = ? and code_hash = any(?::varchar[]) and used_at is null returning id',
+      [now, userId, codeHashes],
     );
     return row !== undefined;
   }

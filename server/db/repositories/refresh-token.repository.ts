@@ -15,6 +15,8 @@ export interface RefreshTokenRow {
   revoked_reason: string | null;
   user_agent: string | null;
   ip: string | null;
+  /** Comma-separated RFC 8176 methods of the login that started the session; null for older rows (password). */
+  amr: string | null;
 }
 
 export interface NewRefreshToken {
@@ -29,6 +31,7 @@ export interface NewRefreshToken {
   familyExpiresAt: Date;
   userAgent: string | null;
   ip: string | null;
+  amr: string | null;
 }
 
 export interface SessionRow {
@@ -43,9 +46,9 @@ export class RefreshTokenRepository {
   async insert(sql: Sql, t: NewRefreshToken): Promise<void> {
     await sql.all(
       `insert into refresh_tokens (id, user_id, family_id, parent_id, generation, token_hash, created_at, expires_at,
-                                   family_expires_at, user_agent, ip)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [t.id, t.userId, t.familyId, t.parentId, t.generation, t.tokenHash, t.createdAt, t.expiresAt, t.familyExpiresAt, t.userAgent, t.ip],
+                                   family_expires_at, user_agent, ip, amr)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [t.id, t.userId, t.familyId, t.parentId, t.generation, t.tokenHash, t.createdAt, t.expiresAt, t.familyExpiresAt, t.userAgent, t.ip, t.amr],
     );
   }
 

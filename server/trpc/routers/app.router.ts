@@ -5,7 +5,7 @@ import { mfaRouter } from './mfa.router.js';
 import { sessionsRouter } from './sessions.router.js';
 
 export const appRouter = router({
-  health: publicProcedure.query(({ ctx }) => ctx.deps.health.check(ctx.sql)),
+  health: publicProcedure.query(({ ctx }) => ctx.services.health.check(ctx.sql)),
   auth: authRouter,
   sessions: sessionsRouter,
   admin: adminRouter,

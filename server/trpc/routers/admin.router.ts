@@ -42,7 +42,7 @@ const usersRouter = router({
   }),
 
   resetMfa: superuserProcedure.input(userIdInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.admin.resetMfa(ctx.sql, actorOf(ctx), input.userId, ctx.req);
+    await ctx.services.admin.resetMfa(ctx.sql, actorOf(ctx), input.userId, ctx.req);
     return { ok: true as const };
   }),
 

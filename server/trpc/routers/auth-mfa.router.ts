@@ -6,5 +6,5 @@ export const authMfaRouter = router({
   verify: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(mfaVerifyInput)
-    .mutation(({ ctx, input }) => ctx.deps.mfaLogin.verifyCode(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.mfaLogin.verifyCode(ctx.sql, input, ctx.req)),
 });

@@ -8,29 +8,29 @@ import { router, userProcedure } from '../procedures.js';
 
 /** The signed-in user's second factors. Changes need re-auth (see MfaService.reauth). */
 export const mfaRouter = router({
-  list: userProcedure.query(({ ctx }) => ctx.deps.mfa.list(ctx.sql, ctx.auth.user.id)),
+  list: userProcedure.query(({ ctx }) => ctx.services.mfa.list(ctx.sql, ctx.auth.user.id)),
 
   totp: router({
     enroll: userProcedure
       .meta({ rateLimits: ['mfa.ip'] })
       .input(totpEnrollInput)
-      .mutation(({ ctx, input }) => ctx.deps.mfa.enrollTotp(ctx.sql, ctx.auth.user, input, ctx.req)),
+      .mutation(({ ctx, input }) => ctx.services.mfa.enrollTotp(ctx.sql, ctx.auth.user, input, ctx.req)),
 
     confirm: userProcedure
       .meta({ rateLimits: ['mfa.ip'] })
       .input(totpConfirmInput)
-      .mutation(({ ctx, input }) => ctx.deps.mfa.confirmTotp(ctx.sql, ctx.auth.user, ctx.auth.claims.sid, input, ctx.req)),
+      .mutation(({ ctx, input }) => ctx.services.mfa.confirmTotp(ctx.sql, ctx.auth.user, ctx.auth.claims.sid, input, ctx.req)),
   }),
 
   remove: userProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(mfaRemoveInput)
-    .mutation(({ ctx, input }) => ctx.deps.mfa.remove(ctx.sql, ctx.auth.user, input, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.mfa.remove(ctx.sql, ctx.auth.user, input, ctx.req)),
 
   recoveryCodes: router({
     regenerate: userProcedure
       .meta({ rateLimits: ['mfa.ip'] })
       .input(recoveryCodesRegenerateInput)
-      .mutation(({ ctx, input }) => ctx.deps.mfa.regenerateRecoveryCodes(ctx.sql, ctx.auth.user, input, ctx.req)),
+      .mutation(({ ctx, input }) => ctx.services.mfa.regenerateRecoveryCodes(ctx.sql, ctx.auth.user, input, ctx.req)),
   }),
 });

@@ -42,6 +42,7 @@ export function createApp(deps: Deps): express.Express {
           health: deps.health,
           mfa: deps.mfa,
           mfaLogin: deps.mfaLogin,
+          passkeys: deps.passkeys,
         },
         logger: deps.logger,
         metrics: deps.metrics,

@@ -32,7 +32,9 @@ import { HealthService } from './services/health.service.js';
 import { MaintenanceService } from './services/maintenance.service.js';
 import { MfaLoginService } from './services/mfa-login.service.js';
 import { MfaService } from './services/mfa.service.js';
+import { PasskeyService } from './services/passkey.service.js';
 import { SecondFactorCheck } from './services/second-factor-check.js';
+import { Webauthn } from './security/webauthn.js';
 import { PasswordPolicy } from './services/password-policy.js';
 import { SessionService } from './services/session.service.js';
 
@@ -53,6 +55,7 @@ export interface Deps {
   admin: AdminService;
   mfa: MfaService;
   mfaLogin: MfaLoginService;
+  passkeys: PasskeyService;
   health: HealthService;
   mailer: Mailer;
   outbox: OutboxWorker;
@@ -193,6 +196,21 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     mailer,
     events,
   });
+  const passkeys = new PasskeyService({
+    clock,
+    keyring,
+    webauthn: new Webauthn(config.webauthn),
+    users: repos.users,
+    factors: repos.mfaFactors,
+    challenges: repos.webauthnChallenges,
+    mfa,
+    mfaLogin,
+    credentials,
+    sessions,
+    limits: accountLimits,
+    events,
+    metrics,
+  });
   const policy = new PasswordPolicy(config.passwordMinLength);
   const auth = new AuthService({
     clock,
@@ -243,6 +261,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     admin,
     mfa,
     mfaLogin,
+    passkeys,
     health: new HealthService(),
     mailer,
     outbox,

@@ -89,3 +89,37 @@ export interface PagedResult<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/**
+ * WebAuthn ceremony options as JSON, the shapes `@simplewebauthn/browser`
+ * (and `navigator.credentials` after decoding) take. Binary fields are base64url.
+ */
+export interface PasskeyCredentialDescriptor {
+  id: string;
+  type: 'public-key';
+  transports?: string[];
+}
+export interface PasskeyCreationOptions {
+  rp: { id?: string; name: string };
+  user: { id: string; name: string; displayName: string };
+  challenge: string;
+  pubKeyCredParams: Array<{ type: 'public-key'; alg: number }>;
+  timeout?: number;
+  excludeCredentials?: PasskeyCredentialDescriptor[];
+  authenticatorSelection?: {
+    authenticatorAttachment?: 'platform' | 'cross-platform';
+    requireResidentKey?: boolean;
+    residentKey?: 'discouraged' | 'preferred' | 'required';
+    userVerification?: 'discouraged' | 'preferred' | 'required';
+  };
+  attestation?: string;
+  extensions?: Record<string, unknown>;
+}
+export interface PasskeyRequestOptions {
+  challenge: string;
+  timeout?: number;
+  rpId?: string;
+  allowCredentials?: PasskeyCredentialDescriptor[];
+  userVerification?: 'discouraged' | 'preferred' | 'required';
+  extensions?: Record<string, unknown>;
+}

@@ -99,9 +99,9 @@ export class MfaLoginService {
    * The live challenge of an mfaToken and its account, after the checks
    * every answer path shares: the challenge is live, the account active, its
    * password unchanged since the challenge was made, the account not locked,
-   * and the per-account answer limit not reached.
+   * and (for an answer) the per-account answer limit not reached.
    */
-  async open(sql: Sql, mfaToken: string, req: RequestInfo): Promise<{ challenge: MfaChallengeRow; user: UserRow }> {
+  async open(sql: Sql, mfaToken: string, req: RequestInfo, answering = true): Promise<{ challenge: MfaChallengeRow; user: UserRow }> {
     const now = this.d.clock.now();
     const challenge = await this.d.challenges.findLive(sql, this.digest(mfaToken), MFA_CHALLENGE_MAX_ATTEMPTS, now);
     const user = challenge ? await this.d.users.findById(sql, challenge.user_id) : undefined;
@@ -110,7 +110,7 @@ export class MfaLoginService {
       throw new AppError('MFA_CHALLENGE_EXPIRED');
     }
     await this.d.credentials.assertNotLocked(sql, user, req);
-    await this.d.limits.consume(sql, req, 'mfa.user', user.id);
+    if (answering) await this.d.limits.consume(sql, req, 'mfa.user', user.id);
     return { challenge, user };
   }
 
@@ -159,7 +159,7 @@ export class MfaLoginService {
   }
 
   /** Counts a wrong answer against the challenge and the account (which may lock it: ACCOUNT_LOCKED). */
-  private async wrongAnswer(sql: Sql, challenge: MfaChallengeRow, user: UserRow, req: RequestInfo): Promise<void> {
+  async wrongAnswer(sql: Sql, challenge: MfaChallengeRow, user: UserRow, req: RequestInfo): Promise<void> {
     this.d.metrics.mfaChallenges.inc({ outcome: 'failure' });
     const attempts = await this.d.challenges.recordWrongAnswer(sql, challenge.id);
     await this.d.events.emit(sql, req, {

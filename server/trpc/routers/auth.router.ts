@@ -9,10 +9,11 @@ import {
 } from '../../../shared/schemas.js';
 import { toPublicUser } from '../../services/user-dto.js';
 import { publicProcedure, router, userProcedure } from '../procedures.js';
-import { authMfaRouter } from './auth-mfa.router.js';
+import { authMfaRouter, authPasskeyRouter } from './auth-mfa.router.js';
 
 export const authRouter = router({
   mfa: authMfaRouter,
+  passkey: authPasskeyRouter,
 
   register: publicProcedure
     .meta({ rateLimits: ['register.ip'] })

@@ -1,5 +1,7 @@
 import {
   mfaRemoveInput,
+  passkeyRegisterInput,
+  passkeyRegisterOptionsInput,
   recoveryCodesRegenerateInput,
   totpConfirmInput,
   totpEnrollInput,
@@ -20,6 +22,18 @@ export const mfaRouter = router({
       .meta({ rateLimits: ['mfa.ip'] })
       .input(totpConfirmInput)
       .mutation(({ ctx, input }) => ctx.services.mfa.confirmTotp(ctx.sql, ctx.auth.user, ctx.auth.claims.sid, input, ctx.req)),
+  }),
+
+  passkey: router({
+    registerOptions: userProcedure
+      .meta({ rateLimits: ['mfa.ip'] })
+      .input(passkeyRegisterOptionsInput)
+      .mutation(({ ctx, input }) => ctx.services.passkeys.registerOptions(ctx.sql, ctx.auth.user, input, ctx.req)),
+
+    register: userProcedure
+      .meta({ rateLimits: ['mfa.ip'] })
+      .input(passkeyRegisterInput)
+      .mutation(({ ctx, input }) => ctx.services.passkeys.register(ctx.sql, ctx.auth.user, ctx.auth.claims.sid, input, ctx.req)),
   }),
 
   remove: userProcedure

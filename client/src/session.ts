@@ -1,9 +1,9 @@
 import type { HTTPHeaders, Operation, OperationLink, OperationResultEnvelope, TRPCClientError } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
-import type { MfaChallenge, TokenPair } from '../../shared/dto.js';
+import type { MfaChallenge, PasskeyRequestOptions, TokenPair } from '../../shared/dto.js';
 import { attachSession, createAuthClient, type AuthClient, type AuthClientOptions } from './auth-client.js';
 import { isAuthError } from './errors.js';
-import type { LoginInput } from './router-io.js';
+import type { LoginInput, RouterInputs } from './router-io.js';
 import type { AppRouter } from './router-type.js';
 
 /** Why a session ended (the argument of `onEnd`). */
@@ -47,7 +47,14 @@ export interface MfaRequired {
   expiresIn: number;
   /** Answers with a 6-digit code from the authenticator app, or a recovery code. */
   verifyCode(code: string): Promise<SignedIn>;
+  /** The assertion options for `navigator.credentials.get()` (or `@secure-auth/client/browser`). */
+  passkeyOptions(): Promise<PasskeyRequestOptions>;
+  /** Answers with the browser's passkey assertion (WebAuthn JSON) for `passkeyOptions()`. */
+  verifyPasskey(response: PasskeyAssertion): Promise<SignedIn>;
 }
+
+/** A passkey assertion as `@simplewebauthn/browser`'s `startAuthentication` returns it. */
+export type PasskeyAssertion = RouterInputs['auth']['passkey']['login']['response'];
 
 export type LoginResult = SignedIn | MfaRequired;
 
@@ -80,7 +87,14 @@ interface SentToken {
 }
 
 /** Procedures whose result is a new token pair for this session. */
-const ADOPTS_PAIR = new Set(['auth.login', 'auth.changePassword', 'auth.refresh', 'auth.mfa.verify']);
+const ADOPTS_PAIR = new Set([
+  'auth.login',
+  'auth.changePassword',
+  'auth.refresh',
+  'auth.mfa.verify',
+  'auth.mfa.passkeyVerify',
+  'auth.passkey.login',
+]);
 
 function report(err: unknown): void {
   // A throwing callback must not corrupt the session; surface it like an
@@ -298,6 +312,11 @@ export function createSession(options: SessionOptions): Session {
         methods,
         expiresIn,
         verifyCode: async (code) => ({ status: 'signed_in', tokens: await client.auth.mfa.verify.mutate({ mfaToken, code }) }),
+        passkeyOptions: () => client.auth.mfa.passkeyOptions.mutate({ mfaToken }),
+        verifyPasskey: async (response) => ({
+          status: 'signed_in',
+          tokens: await client.auth.mfa.passkeyVerify.mutate({ mfaToken, response }),
+        }),
       };
     },
     async logout() {

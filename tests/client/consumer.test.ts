@@ -146,7 +146,19 @@ s('npm pack: a tarball with only what a consumer needs', async (ctx) => {
   }>;
   ctx.tarball = path.join(ctx.dir, info!.filename);
   const files = info!.files.map((f) => f.path).sort();
-  assert.equal(files, ['LICENSE', 'README.md', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/index.js', 'package.json']);
+  assert.equal(files, [
+    'LICENSE',
+    'README.md',
+    'dist/browser.cjs',
+    'dist/browser.d.cts',
+    'dist/browser.d.ts',
+    'dist/browser.js',
+    'dist/index.cjs',
+    'dist/index.d.cts',
+    'dist/index.d.ts',
+    'dist/index.js',
+    'package.json',
+  ]);
   console.log(`   tarball ${info!.filename}: ${info!.size} bytes packed, ${info!.unpackedSize} unpacked; ${info!.files.map((f) => `${f.path} ${f.size}`).join(', ')}`);
 
   const manifest = JSON.parse(readFileSync(path.join(repo, 'client/package.json'), 'utf8'));

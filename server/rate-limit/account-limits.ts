@@ -24,7 +24,6 @@ export class AccountRateLimits {
     const points = store?.rule(rule)?.[0];
     if (!store || points === undefined) return;
     try {
-      await store.ready();
       await store.limiter(rule).consume(`user:${userId}`);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw new AppError('UNAVAILABLE', { message: 'Service temporarily unavailable' });

@@ -98,13 +98,21 @@ export class MfaService {
     throw new AppError('REAUTH_REQUIRED');
   }
 
+  /** The account behind a session, with what re-auth needs (the session's own view leaves the hash out). */
+  async account(sql: Sql, userId: string): Promise<UserRow> {
+    const user = await this.d.users.findById(sql, userId);
+    if (!user) throw new AppError('UNAUTHENTICATED');
+    return user;
+  }
+
   /** Starts a TOTP enrolment; the factor counts only once `confirmTotp` proves the app has the secret. */
   async enrollTotp(
     sql: Sql,
-    user: UserRow,
+    userId: string,
     input: Reauth & { name?: string },
     req: RequestInfo,
   ): Promise<{ factorId: string; secret: string; otpauthUri: string }> {
+    const user = await this.account(sql, userId);
     await this.reauth(sql, user, input, req);
     const secret = newTotpSecret().base32;
     const factorId = randomUUID();
@@ -123,11 +131,12 @@ export class MfaService {
   /** Confirms a TOTP enrolment with a code from the app. */
   async confirmTotp(
     sql: Sql,
-    user: UserRow,
+    userId: string,
     sessionId: string,
     input: { factorId: string; code: string },
     req: RequestInfo,
   ): Promise<{ recoveryCodes: string[] | null }> {
+    const user = await this.account(sql, userId);
     await this.d.limits.consume(sql, req, 'mfa.user', user.id);
     const factor = await this.d.factors.find(sql, user.id, input.factorId);
     if (!factor || factor.kind !== 'totp' || factor.confirmed_at || !factor.secret) throw new AppError('NOT_FOUND');
@@ -179,7 +188,8 @@ export class MfaService {
   }
 
   /** Removes a factor; the last one takes the recovery codes with it and turns two-step sign-in off. */
-  async remove(sql: Sql, user: UserRow, input: Reauth & { factorId: string }, req: RequestInfo): Promise<{ ok: true }> {
+  async remove(sql: Sql, userId: string, input: Reauth & { factorId: string }, req: RequestInfo): Promise<{ ok: true }> {
+    const user = await this.account(sql, userId);
     const factor = await this.d.factors.find(sql, user.id, input.factorId);
     if (!factor) throw new AppError('NOT_FOUND');
     await this.reauth(sql, user, input, req);
@@ -202,7 +212,8 @@ export class MfaService {
     return { ok: true };
   }
 
-  async regenerateRecoveryCodes(sql: Sql, user: UserRow, input: Reauth, req: RequestInfo): Promise<{ recoveryCodes: string[] }> {
+  async regenerateRecoveryCodes(sql: Sql, userId: string, input: Reauth, req: RequestInfo): Promise<{ recoveryCodes: string[] }> {
+    const user = await this.account(sql, userId);
     if ((await this.d.factors.countConfirmed(sql, user.id)) === 0) {
       throw new AppError('NOT_FOUND', { message: 'Two-step sign-in is not on for this account' });
     }

@@ -60,7 +60,8 @@ function stored(f: MfaFactorRow): StoredCredential {
 export class PasskeyService {
   constructor(private readonly d: PasskeyDeps) {}
 
-  async registerOptions(sql: Sql, user: UserRow, proof: Reauth, req: RequestInfo): Promise<PasskeyCreationOptions> {
+  async registerOptions(sql: Sql, userId: string, proof: Reauth, req: RequestInfo): Promise<PasskeyCreationOptions> {
+    const user = await this.d.mfa.account(sql, userId);
     await this.d.mfa.reauth(sql, user, proof, req);
     const existing = (await this.d.factors.listConfirmed(sql, user.id)).filter((f) => f.kind === 'passkey').map(stored);
     const options = await this.d.webauthn.registrationOptions({ id: user.id, email: user.email }, existing);
@@ -70,11 +71,12 @@ export class PasskeyService {
 
   async register(
     sql: Sql,
-    user: UserRow,
+    userId: string,
     sessionId: string,
     input: { response: RegistrationResponseJSON; name?: string },
     req: RequestInfo,
   ): Promise<{ factorId: string; recoveryCodes: string[] | null }> {
+    const user = await this.d.mfa.account(sql, userId);
     await this.d.limits.consume(sql, req, 'mfa.user', user.id);
     let credential;
     try {

@@ -4,6 +4,7 @@ import { LoginThrottleSchema } from './login-throttle.entity.js';
 import { MailOutboxSchema } from './mail-outbox.entity.js';
 import { MfaChallengeSchema } from './mfa-challenge.entity.js';
 import { MfaFactorSchema } from './mfa-factor.entity.js';
+import { RateLimitSchema } from './rate-limit.entity.js';
 import { RecoveryCodeSchema } from './recovery-code.entity.js';
 import { RefreshTokenSchema } from './refresh-token.entity.js';
 import { SecurityEventSchema } from './security-event.entity.js';
@@ -18,10 +19,23 @@ export const entities = [
   SecurityEventSchema,
   MailOutboxSchema,
   LoginThrottleSchema,
+  RateLimitSchema,
   MfaFactorSchema,
   RecoveryCodeSchema,
   WebauthnChallengeSchema,
   MfaChallengeSchema,
 ];
-export { UserSchema, LockoutSchema, LoginThrottleSchema, RefreshTokenSchema, EmailTokenSchema, SecurityEventSchema, MailOutboxSchema };
-export { MfaFactorSchema, RecoveryCodeSchema, WebauthnChallengeSchema, MfaChallengeSchema };
+export {
+  UserSchema,
+  LockoutSchema,
+  LoginThrottleSchema,
+  RefreshTokenSchema,
+  EmailTokenSchema,
+  SecurityEventSchema,
+  MailOutboxSchema,
+  RateLimitSchema,
+  MfaFactorSchema,
+  RecoveryCodeSchema,
+  WebauthnChallengeSchema,
+  MfaChallengeSchema,
+};

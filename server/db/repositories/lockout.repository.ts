@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../sql.js';
+import type { RowOf } from '../row-types.js';
+import type { LoginThrottleSchema } from '../entities/login-throttle.entity.js';
 
 export interface LastLock {
   lockedAt: Date;
@@ -33,24 +35,26 @@ export class LockoutRepository {
   }
 }
 
-export interface ThrottleRow {
-  failed_attempts: number;
-  locked_until: Date | null;
-  last_locked_at: Date | null;
-  last_lock_seconds: number | null;
-}
+/** The counters of one unknown email's throttle (login_throttles). */
+export type ThrottleRow = Pick<
+  RowOf<typeof LoginThrottleSchema>,
+  'failed_attempts' | 'locked_until' | 'last_locked_at' | 'last_lock_seconds'
+>;
 
 /** Lockout state for emails with no account (see login-throttle.entity). */
 export class LoginThrottleRepository {
   async get(sql: Sql, digest: string): Promise<ThrottleRow | undefined> {
-    return sql.one<ThrottleRow>('select * from login_throttles where email_digest = ?', [digest]);
+    return sql.one<ThrottleRow>(
+      `select failed_attempts, locked_until, last_locked_at, last_lock_seconds from login_throttles where email_digest = ?`,
+      [digest],
+    );
   }
 
   async recordFailure(sql: Sql, digest: string): Promise<ThrottleRow> {
     return (await sql.one<ThrottleRow>(
       `insert into login_throttles (email_digest, failed_attempts) values (?, 1)
        on conflict (email_digest) do update set failed_attempts = login_throttles.failed_attempts + 1, updated_at = now()
-       returning *`,
+       returning failed_attempts, locked_until, last_locked_at, last_lock_seconds`,
       [digest],
     ))!;
   }

@@ -1,15 +1,9 @@
+import type { MfaChallengeSchema } from '../entities/mfa-challenge.entity.js';
+import type { RowOf } from '../row-types.js';
 import type { Sql } from '../sql.js';
 
-export interface MfaChallengeRow {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  password_changed_at: Date | null;
-  attempts: number;
-  expires_at: Date;
-  used_at: Date | null;
-  created_at: Date;
-}
+/** An mfa_challenges row as stored, derived from the entity. */
+export type MfaChallengeRow = RowOf<typeof MfaChallengeSchema>;
 
 export class MfaChallengeRepository {
   async insert(

@@ -1,25 +1,17 @@
+import type { MfaFactorSchema } from '../entities/mfa-factor.entity.js';
+import type { RowOf } from '../row-types.js';
 import type { Sql } from '../sql.js';
 
 export type FactorKind = 'totp' | 'passkey';
 
-/** An mfa_factors row as stored. sign_count is bigint: pg hands it over as a string. */
-export interface MfaFactorRow {
-  id: string;
-  user_id: string;
+/**
+ * An mfa_factors row as stored, derived from the entity. sign_count is a
+ * bigint (a counter is 32 bits unsigned), which pg hands over as a string.
+ */
+export type MfaFactorRow = Omit<RowOf<typeof MfaFactorSchema>, 'kind' | 'sign_count'> & {
   kind: FactorKind;
-  name: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  secret: string | null;
-  confirmed_at: Date | null;
-  last_used_step: number | null;
-  credential_id: string | null;
-  public_key: string | null;
   sign_count: string | null;
-  transports: string | null;
-  aaguid: string | null;
-  backed_up: boolean | null;
-}
+};
 
 export interface NewPasskey {
   id: string;

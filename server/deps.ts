@@ -280,7 +280,15 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     health: new HealthService(),
     mailer,
     outbox,
-    maintenance: new MaintenanceService({ sql, clock, logger, throttles: repos.throttles, mailOutbox: repos.mailOutbox }),
+    maintenance: new MaintenanceService({
+      sql,
+      clock,
+      logger,
+      throttles: repos.throttles,
+      mailOutbox: repos.mailOutbox,
+      mfaChallenges: repos.mfaChallenges,
+      webauthnChallenges: repos.webauthnChallenges,
+    }),
     rateLimits,
     repos,
   };

@@ -246,4 +246,22 @@ s('second-factor answers are events and metrics: mfa_success, mfa_failure, mfa_c
   assert.ok(svc.logs.some((l) => l.includes('"event_type":"mfa_success"')));
 });
 
+s('expired login and passkey challenges are pruned by the maintenance pass; live ones stay', async ({ svc, clock, db }) => {
+  const u = await totpUser(svc, clock);
+  const live = await challenge(svc.url, u.email, u.password);
+  await mutation(svc.url, 'auth.passkey.loginOptions');
+  const before = await db.row<{ m: number; w: number }>(
+    'select (select count(*) from mfa_challenges)::int as m, (select count(*) from webauthn_challenges)::int as w',
+  );
+  assert.ok(before!.m > 0 && before!.w > 0);
+  clock.advance(2 * 3600);
+  const fresh = await challenge(svc.url, u.email, u.password);
+  const pruned = await svc.deps.maintenance.runOnce();
+  assert.ok(pruned.challenges >= 2, `pruned ${pruned.challenges}`);
+  expectError(await verify(svc.url, live.mfaToken, codeNow(u.secret, clock)), 'UNAUTHORIZED', 'MFA_CHALLENGE_EXPIRED');
+  assert.is((await verify(svc.url, fresh.mfaToken, codeNow(u.secret, clock))).status, 200, 'a live challenge survives the pass');
+  const left = await db.row<{ n: number }>('select count(*)::int as n from mfa_challenges where expires_at < $1', [new Date(clock.now().getTime() - 3600_000)]);
+  assert.is(left!.n, 0);
+});
+
 s.run();

@@ -43,6 +43,12 @@ export class MfaChallengeRepository {
     return row?.attempts ?? Number.MAX_SAFE_INTEGER;
   }
 
+  /** Deletes challenges that expired before `before` (used or not: they can answer nothing any more). */
+  async prune(sql: Sql, before: Date): Promise<number> {
+    const rows = await sql.all<{ id: string }>('delete from mfa_challenges where expires_at < ? returning id', [before]);
+    return rows.length;
+  }
+
   /** Ends every pending challenge of a user (password changed, factors reset). */
   async endAll(sql: Sql, userId: string, now: Date): Promise<void> {
     await sql.all('update mfa_challenges set used_at = ? where user_id = ? and used_at is null', [now, userId]);

@@ -16,6 +16,12 @@ export class WebauthnChallengeRepository {
     return id;
   }
 
+  /** Deletes challenges that expired before `before`. */
+  async prune(sql: Sql, before: Date): Promise<number> {
+    const rows = await sql.all<{ id: string }>('delete from webauthn_challenges where expires_at < ? returning id', [before]);
+    return rows.length;
+  }
+
   /**
    * Uses a challenge once: it must be live, of this purpose and (when given)
    * this account's, and (when given) this row. Parallel uses: one matches.

@@ -18,7 +18,7 @@ import { fileTransport, smtpTransport, type MailTransport } from './email/transp
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { SecurityEvents } from './observability/security-events.js';
-import { AccountRateLimits } from './rate-limit/account-limits.js';
+import { AccountRateLimits } from './services/account-rate-limits.js';
 import { RateLimitStore } from './rate-limit/rate-limit-store.js';
 import { AccessTokenService } from './security/access-token.js';
 import { systemClock, type Clock } from './security/clock.js';

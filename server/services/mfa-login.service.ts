@@ -9,7 +9,7 @@ import type { Mailer } from '../email/mailer.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
-import type { AccountRateLimits } from '../rate-limit/account-limits.js';
+import type { AccountRateLimits } from './account-rate-limits.js';
 import type { Clock } from '../security/clock.js';
 import type { Keyring } from '../security/keyring.js';
 import { secondsUntil } from './lockout-policy.js';

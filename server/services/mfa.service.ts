@@ -8,7 +8,7 @@ import type { Sql } from '../db/sql.js';
 import type { Mailer } from '../email/mailer.js';
 import { AppError } from '../errors.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
-import type { AccountRateLimits } from '../rate-limit/account-limits.js';
+import type { AccountRateLimits } from './account-rate-limits.js';
 import type { Clock } from '../security/clock.js';
 import { matchTotp, newTotpSecret, totpUri } from '../security/totp.js';
 import type { CredentialVerifier } from './credential-verifier.service.js';

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenPair } from '../../shared/dto.js';
-import { ManualClock } from '../../server/security/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { expectError, expectLocked, openDb, type TestDb } from '../support/accounts.js';
 import { mutation, query } from '../support/http.js';
 import { challenge, claimsOf } from '../support/mfa.js';

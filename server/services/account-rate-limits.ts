@@ -3,7 +3,7 @@ import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
-import type { RateLimitStore } from './rate-limit-store.js';
+import type { RateLimitStore } from '../rate-limit/rate-limit-store.js';
 
 /** Rules counted per account rather than per IP or email. */
 export type AccountRule = 'password.user' | 'mfa.user';

@@ -5,6 +5,7 @@ import { AppError } from './errors.js';
 import { httpErrorHandler, notFound } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsRoutes } from './http/metrics.routes.js';
+import { pagesRoutes } from './http/pages/pages.routes.js';
 import { requestId } from './http/request-id.middleware.js';
 import { requestLog } from './http/request-log.middleware.js';
 import { corsPolicy, securityHeaders } from './http/security-headers.js';
@@ -29,6 +30,7 @@ export function createApp(deps: Deps): express.Express {
   app.use(healthRoutes(deps));
   app.use(wellKnownRoutes(deps.keyring));
   app.use(metricsRoutes(deps.metrics, deps.config.metricsToken));
+  if (deps.config.pagesEnabled) app.use(pagesRoutes(deps));
 
   app.use(
     '/trpc',

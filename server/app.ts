@@ -25,7 +25,7 @@ export function createApp(deps: Deps): express.Express {
   app.use(requestId);
   app.use(requestLog(deps.logger, deps.metrics));
   app.use(securityHeaders(deps.config.isProduction));
-  app.use(corsPolicy(deps.config.corsOrigins));
+  app.use(corsPolicy(deps.config.corsOrigins, deps.config.sessionCookie));
 
   app.use(healthRoutes(deps));
   app.use(wellKnownRoutes(deps.keyring));

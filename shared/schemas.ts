@@ -39,11 +39,18 @@ export const registerInput = z.object({
 });
 export const verifyEmailInput = z.object({ token: opaqueTokenSchema });
 export const emailOnlyInput = z.object({ email: emailSchema });
-export const loginInput = z.object({ email: emailSchema, password: passwordSchema });
-export const refreshInput = z.object({ refreshToken: opaqueTokenSchema });
+/**
+ * `cookie: true` on a call that answers a token pair: the refresh token is
+ * set in the httpOnly session cookie and left out of the body (browser apps).
+ */
+export const cookieFlag = z.boolean().optional();
+export const loginInput = z.object({ email: emailSchema, password: passwordSchema, cookie: cookieFlag });
+/** Without `refreshToken`, `auth.refresh` and `auth.logout` use the session cookie. */
+export const refreshInput = z.object({ refreshToken: opaqueTokenSchema.optional() }).optional();
 export const changePasswordInput = z.object({
   currentPassword: passwordSchema,
   newPassword: passwordSchema,
+  cookie: cookieFlag,
 });
 export const resetPasswordInput = z.object({
   token: opaqueTokenSchema,

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { BrowserTokenPair, TokenPair } from '../../shared/dto.js';
 import { AppError } from '../errors.js';
-import { SessionCookiePolicy } from '../http/session-cookie.js';
+import type { SessionCookiePolicy } from '../http/session-cookie.js';
 import type { Context } from './context.js';
 
 /**
@@ -14,15 +14,6 @@ import type { Context } from './context.js';
 
 /** What a pair-issuing procedure answers: the pair, or the pair without its refresh token. */
 export type Delivered<T> = T extends TokenPair ? TokenPair | BrowserTokenPair : T;
-
-const policies = new WeakMap<object, SessionCookiePolicy>();
-
-function policyOf(ctx: Context): SessionCookiePolicy {
-  const config = ctx.deps.config;
-  let policy = policies.get(config);
-  if (!policy) policies.set(config, (policy = new SessionCookiePolicy(config)));
-  return policy;
-}
 
 function requestOf(ctx: Context): Request {
   return ctx.res.req;
@@ -55,7 +46,7 @@ function intoCookie(ctx: Context, policy: SessionCookiePolicy, pair: TokenPair):
  */
 export async function issueTokens<T>(ctx: Context, cookie: boolean | undefined, issue: () => Promise<T>): Promise<Delivered<T>> {
   if (!cookie) return (await issue()) as Delivered<T>;
-  const policy = policyOf(ctx);
+  const policy = ctx.sessionCookie;
   assertCookieUse(ctx, policy);
   const result = await issue();
   return (isTokenPair(result) ? intoCookie(ctx, policy, result) : result) as Delivered<T>;
@@ -65,13 +56,13 @@ const ENDS_SESSION = new Set(['INVALID_REFRESH_TOKEN', 'REFRESH_TOKEN_REUSED']);
 
 /** `auth.refresh`: the token in the input, else the cookie's, rotated in place. */
 export async function refreshTokens(ctx: Context, refreshToken: string | undefined): Promise<TokenPair | BrowserTokenPair> {
-  if (refreshToken !== undefined) return ctx.deps.sessions.refresh(ctx.sql, refreshToken, ctx.req);
-  const policy = policyOf(ctx);
+  if (refreshToken !== undefined) return ctx.services.sessions.refresh(ctx.sql, refreshToken, ctx.req);
+  const policy = ctx.sessionCookie;
   assertCookieUse(ctx, policy);
   const presented = policy.read(requestOf(ctx));
   if (presented === undefined) throw new AppError('INVALID_REFRESH_TOKEN');
   try {
-    return intoCookie(ctx, policy, await ctx.deps.sessions.refresh(ctx.sql, presented, ctx.req));
+    return intoCookie(ctx, policy, await ctx.services.sessions.refresh(ctx.sql, presented, ctx.req));
   } catch (err) {
     // The session is over (revoked, expired, or ended for reuse): drop the
     // dead cookie so the browser stops presenting it.
@@ -83,12 +74,12 @@ export async function refreshTokens(ctx: Context, refreshToken: string | undefin
 /** `auth.logout`: ends the session of the token in the input, else the cookie's, and clears the cookie. */
 export async function endSession(ctx: Context, refreshToken: string | undefined): Promise<void> {
   if (refreshToken !== undefined) {
-    await ctx.deps.sessions.logout(ctx.sql, refreshToken, ctx.req);
+    await ctx.services.sessions.logout(ctx.sql, refreshToken, ctx.req);
     return;
   }
-  const policy = policyOf(ctx);
+  const policy = ctx.sessionCookie;
   assertCookieUse(ctx, policy);
   const presented = policy.read(requestOf(ctx));
-  if (presented !== undefined) await ctx.deps.sessions.logout(ctx.sql, presented, ctx.req);
+  if (presented !== undefined) await ctx.services.sessions.logout(ctx.sql, presented, ctx.req);
   policy.clear(ctx.res);
 }

@@ -1,17 +1,10 @@
 import type { Sql } from '../sql.js';
+import type { RowOf } from '../row-types.js';
+import type { SecurityEventSchema } from '../entities/security-event.entity.js';
 
-export interface SecurityEventRow {
-  id: string;
-  event_type: string;
-  severity: string;
-  outcome: string;
-  user_id: string | null;
-  ip: string | null;
-  request_id: string | null;
-  trace_id: string | null;
-  details: Record<string, unknown>;
-  created_at: Date;
-}
+/** A security_events row as stored, derived from the entity. */
+export type SecurityEventRow = RowOf<typeof SecurityEventSchema>;
+
 
 export class SecurityEventRepository {
   async insert(sql: Sql, e: Omit<SecurityEventRow, 'created_at'> & { created_at: Date }): Promise<void> {

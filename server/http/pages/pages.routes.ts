@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import type { Deps } from '../../deps.js';
+import { accountRoutes } from './account/account.routes.js';
 import { sameOriginPosts } from './page-guards.js';
 import { resetPasswordRoutes } from './reset-password.routes.js';
 import { verifyEmailRoutes } from './verify-email.routes.js';
@@ -15,5 +16,6 @@ export function pagesRoutes(deps: Deps): Router {
   r.use(paths, express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 10 }), sameOriginPosts(deps));
   r.use(verifyEmailRoutes(deps));
   r.use(resetPasswordRoutes(deps));
+  r.use(accountRoutes(deps));
   return r;
 }

@@ -182,6 +182,8 @@ s('every page: strict CSP with a fresh style nonce, form-action self, no script,
     nonces.add(nonce!);
     assert.is(page.headers.get('cache-control'), 'no-store');
     assert.is(page.headers.get('x-content-type-options'), 'nosniff');
+    // A browser sends `Origin: null` under no-referrer, which the post check refuses.
+    assert.is(page.headers.get('referrer-policy'), 'strict-origin');
     assert.not.match(page.body, /<script|\ssrc=|href="(https?:)?\/\/|style="/i);
     assert.match(page.body, '<html lang="en">');
     assert.match(page.body, 'name="viewport" content="width=device-width, initial-scale=1"');

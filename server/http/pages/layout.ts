@@ -65,6 +65,10 @@ export function sendPage(res: Response, status: number, opts: PageOptions): void
   const nonce = randomBytes(16).toString('base64');
   res.setHeader('Content-Security-Policy', contentSecurityPolicy(nonce, opts.script?.hash));
   res.setHeader('Cache-Control', 'no-store');
+  // Not the API's no-referrer: under it a browser sends `Origin: null` with
+  // a form post or fetch, and the origin check could not tell our own pages
+  // from a forgery. strict-origin still never sends a path (a link's token).
+  res.setHeader('Referrer-Policy', 'strict-origin');
   res.status(status).type('html').send(
     html`<!doctype html>
 <html lang="en">

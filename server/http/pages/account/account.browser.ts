@@ -100,7 +100,8 @@ function sessionItem(s: SessionInfo): HTMLLIElement {
     end.type = 'button';
     end.className = 'secondary';
     end.textContent = 'End this session';
-    end.setAttribute('aria-label', `End the session of ${title.textContent} from ${s.ip ?? 'an unknown address'}`);
+    // The visible words first (what voice control users say), then which session.
+    end.setAttribute('aria-label', `End this session: ${title.textContent}, ${s.ip ?? 'unknown address'}`);
     end.addEventListener('click', () => {
       end.disabled = true;
       session.client.sessions.revoke

@@ -41,18 +41,20 @@ export type ThrottleRow = Pick<
   'failed_attempts' | 'locked_until' | 'last_locked_at' | 'last_lock_seconds'
 >;
 
-
 /** Lockout state for emails with no account (see login-throttle.entity). */
 export class LoginThrottleRepository {
   async get(sql: Sql, digest: string): Promise<ThrottleRow | undefined> {
-    return sql.one<ThrottleRow>('select * from login_throttles where email_digest = ?', [digest]);
+    return sql.one<ThrottleRow>(
+      `select failed_attempts, locked_until, last_locked_at, last_lock_seconds from login_throttles where email_digest = ?`,
+      [digest],
+    );
   }
 
   async recordFailure(sql: Sql, digest: string): Promise<ThrottleRow> {
     return (await sql.one<ThrottleRow>(
       `insert into login_throttles (email_digest, failed_attempts) values (?, 1)
        on conflict (email_digest) do update set failed_attempts = login_throttles.failed_attempts + 1, updated_at = now()
-       returning *`,
+       returning failed_attempts, locked_until, last_locked_at, last_lock_seconds`,
       [digest],
     ))!;
   }

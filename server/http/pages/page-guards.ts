@@ -50,7 +50,6 @@ export async function consumeRateLimit(deps: Deps, rule: string, req: Request): 
   const store = deps.rateLimits;
   if (!store) return;
   try {
-    await store.ready();
     await store.limiter(rule).consume(req.ip ? ipKey(req.ip) : 'unknown');
   } catch (err) {
     if (err instanceof RateLimiterRes) {

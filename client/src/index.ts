@@ -2,7 +2,8 @@
  * @secure-auth/client: the typed client of a secure-auth service.
  *
  * - {@link createAuthClient}: the tRPC client (`client.auth.login.mutate(...)`).
- * - {@link createSession}: keeps a token pair, attaches and refreshes it.
+ * - {@link createSession}: keeps a token pair, attaches and refreshes it
+ *   (`cookie: true` in browsers: the refresh token stays in an httpOnly cookie).
  * - {@link createTokenVerifier}: verifies access tokens offline in other services.
  * - {@link isAuthError} and {@link AppCode}: the service's stable error codes.
  *
@@ -11,7 +12,14 @@
 import type { AppRouter } from './router-type.js';
 
 export { createAuthClient, type AuthClient, type AuthClientOptions, type FetchLike, type HeadersOption } from './auth-client.js';
-export { createSession, type Session, type SessionEndReason, type SessionOptions } from './session.js';
+export {
+  createSession,
+  type CookieSessionOptions,
+  type Session,
+  type SessionEndReason,
+  type SessionOptions,
+  type SessionTokens,
+} from './session.js';
 export {
   createTokenVerifier,
   type PasetoPublicKey,
@@ -29,6 +37,15 @@ export {
   type TokenVerificationReason,
 } from './errors.js';
 export type { WeakPasswordReason } from '../../shared/app-codes.js';
-export type { AccessClaims, AdminUser, PagedResult, PublicUser, SecurityEventItem, SessionInfo, TokenPair } from '../../shared/dto.js';
+export type {
+  AccessClaims,
+  AdminUser,
+  BrowserTokenPair,
+  PagedResult,
+  PublicUser,
+  SecurityEventItem,
+  SessionInfo,
+  TokenPair,
+} from '../../shared/dto.js';
 export type { AppRouter };
 export type { LoginInput, RouterInputs, RouterOutputs } from './router-io.js';

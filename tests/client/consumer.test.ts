@@ -62,6 +62,7 @@ const CONSUMER = `import {
   isAuthError,
   type AccessClaims,
   type AppRouter,
+  type BrowserTokenPair,
   type PublicUser,
   type RouterOutputs,
   type TokenPair,
@@ -83,7 +84,8 @@ export async function typeErrors(): Promise<void> {
 
 async function main(): Promise<void> {
   const client = createAuthClient({ url });
-  const pair: TokenPair = await client.auth.login.mutate({ email, password });
+  // Without cookie: true the refresh token is in the body; the type covers both answers.
+  const pair: TokenPair | BrowserTokenPair = await client.auth.login.mutate({ email, password });
 
   const session = createSession({ url });
   await session.login({ email, password });

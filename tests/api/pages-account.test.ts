@@ -46,4 +46,17 @@ s('every visible input has a label; the password policy is described', async ({ 
   assert.match(body, 'at least 15 characters');
 });
 
+s('without cookie sessions (SESSION_COOKIE=false) there is no account page; the mail pages stay', async () => {
+  const svc = await startService({ SESSION_COOKIE: 'false' });
+  try {
+    const account = await fetch(`${svc.url}/account`);
+    await account.arrayBuffer();
+    assert.is(account.status, 404);
+    const verify = await fetch(`${svc.url}/verify-email?token=${'a'.repeat(43)}`);
+    assert.match(await verify.text(), 'Confirm my email');
+  } finally {
+    await svc.close();
+  }
+});
+
 s.run();

@@ -205,6 +205,22 @@ s('values are escaped: a token-shaped value cannot become markup', async ({ svc 
   assert.not.match(array.body, '<b>');
 });
 
+s('the posts count under the token.ip rate limit, like the procedures; a refused post says how long to wait', async () => {
+  const svc = await startService({ RATE_LIMIT_ENABLED: 'true', RATE_LIMITS: '{"token.ip":[2,3600]}' });
+  try {
+    const token = randomBytes(32).toString('base64url');
+    for (let i = 0; i < 2; i++) assert.is((await post(`${svc.url}/verify-email`, { token })).status, 400);
+    const limited = await post(`${svc.url}/verify-email`, { token });
+    assert.is(limited.status, 429);
+    assert.match(limited.body, /Too many attempts from your network\. Try again in (a minute|\d+ minutes)\./);
+    const pw = strongPassword();
+    const reset = await post(`${svc.url}/reset-password`, { token, newPassword: pw, repeatPassword: pw });
+    assert.is(reset.status, 429, 'one budget for both pages');
+  } finally {
+    await svc.close();
+  }
+});
+
 s('PAGES_ENABLED=false: the paths are not served (an operator front end owns them)', async () => {
   const svc = await startService({ PAGES_ENABLED: 'false' });
   try {

@@ -16,6 +16,7 @@ export function pagesRoutes(deps: Deps): Router {
   r.use(paths, express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 10 }), sameOriginPosts(deps));
   r.use(verifyEmailRoutes(deps));
   r.use(resetPasswordRoutes(deps));
-  r.use(accountRoutes(deps));
+  // The account page keeps its session in the cookie: without cookie sessions it cannot work.
+  if (deps.config.sessionCookie) r.use(accountRoutes(deps));
   return r;
 }

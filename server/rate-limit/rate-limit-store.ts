@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitRule } from '../config/config.js';
+import { withTimeout } from '../timeout.js';
 
 /** The table RateLimiterPostgres keeps its counters in (one row per rule and key; created by a migration). */
 export const RATE_LIMIT_TABLE = 'rate_limits';
@@ -108,19 +109,11 @@ export class RateLimitStore {
   /** Health of the shared store: one round trip (memory store: always ok). */
   async check(timeoutMs = 2_000): Promise<'ok' | 'error'> {
     if (!this.pool) return 'ok';
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.pool.query(`select 1 from "${RATE_LIMIT_TABLE}" limit 1`),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('rate-limit store check timed out')), timeoutMs);
-        }),
-      ]);
+      await withTimeout(this.pool.query(`select 1 from "${RATE_LIMIT_TABLE}" limit 1`), timeoutMs, 'rate-limit store check');
       return 'ok';
     } catch {
       return 'error';
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AppCode, createSession, isAuthError, type FetchLike, type SessionEndReason } from '../../client/src/index.js';
 import type { BrowserTokenPair } from '../../shared/dto.js';
-import { ManualClock } from '../../server/security/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { startService, type TestService } from '../support/service.js';
 import { createVerifiedUser, strongPassword } from '../support/users.js';
 import { rejection } from './helpers.js';

@@ -42,7 +42,7 @@ export class UserRepository {
   }
 
   /**
-   * The per-request session check of SPEC section 5 in one indexed query:
+   * The per-request session check (docs/tokens.md) in one indexed query:
    * the user is active, the token's session_version is current, and its
    * session (refresh family) has a live token. Returns the user or nothing.
    */

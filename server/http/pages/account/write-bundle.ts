@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildAccountBundle, PREBUILT_BUNDLE } from '../http/pages/account/account-bundle.js';
+import { buildAccountBundle, PREBUILT_BUNDLE } from './account-bundle.js';
 
 const outDir = path.resolve('dist/server/http/pages/account');
 mkdirSync(outDir, { recursive: true });

@@ -15,10 +15,14 @@ export { createAuthClient, type AuthClient, type AuthClientOptions, type FetchLi
 export {
   createSession,
   type CookieSessionOptions,
+  type LoginResult,
+  type MfaRequired,
+  type PasskeyAssertion,
   type Session,
   type SessionEndReason,
   type SessionOptions,
   type SessionTokens,
+  type SignedIn,
 } from './session.js';
 export {
   createTokenVerifier,
@@ -40,7 +44,12 @@ export type { WeakPasswordReason } from '../../shared/app-codes.js';
 export type {
   AccessClaims,
   AdminUser,
+  AuthMethod,
   BrowserTokenPair,
+  MfaChallenge,
+  MfaFactorInfo,
+  PasskeyCreationOptions,
+  PasskeyRequestOptions,
   PagedResult,
   PublicUser,
   SecurityEventItem,

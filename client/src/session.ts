@@ -1,9 +1,9 @@
 import type { HTTPHeaders, Operation, OperationLink, OperationResultEnvelope, TRPCClientError } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
-import type { BrowserTokenPair, TokenPair } from '../../shared/dto.js';
+import type { BrowserTokenPair, MfaChallenge, PasskeyRequestOptions, TokenPair } from '../../shared/dto.js';
 import { attachSession, createAuthClient, type AuthClient, type AuthClientOptions } from './auth-client.js';
 import { isAuthError } from './errors.js';
-import type { LoginInput } from './router-io.js';
+import type { LoginInput, RouterInputs } from './router-io.js';
 import type { AppRouter } from './router-type.js';
 
 /** Why a session ended (the argument of `onEnd`). */
@@ -45,12 +45,45 @@ export type SessionOptions = (AuthClientOptions | { client: AuthClient }) & Sess
 export type CookieSessionOptions = (AuthClientOptions | { client: AuthClient }) &
   SessionCallbacks<BrowserTokenPair> & { cookie: true };
 
+/** `login()` finished: the session holds its token pair. */
+export interface SignedIn<P extends SessionTokens = TokenPair> {
+  status: 'signed_in';
+  tokens: P;
+}
+
+/**
+ * `login()` needs a second factor: the password was right, but the session
+ * holds no token until one of these methods answers the challenge (within
+ * `expiresIn` seconds; a few wrong answers end it, and count toward the
+ * account's lockout).
+ */
+export interface MfaRequired<P extends SessionTokens = TokenPair> {
+  status: 'mfa_required';
+  methods: MfaChallenge['methods'];
+  expiresIn: number;
+  /** Answers with a 6-digit code from the authenticator app, or a recovery code. */
+  verifyCode(code: string): Promise<SignedIn<P>>;
+  /** The assertion options for `navigator.credentials.get()` (or `@secure-auth/client/browser`). */
+  passkeyOptions(): Promise<PasskeyRequestOptions>;
+  /** Answers with the browser's passkey assertion (WebAuthn JSON) for `passkeyOptions()`. */
+  verifyPasskey(response: PasskeyAssertion): Promise<SignedIn<P>>;
+}
+
+/** A passkey assertion as `@simplewebauthn/browser`'s `startAuthentication` returns it. */
+export type PasskeyAssertion = RouterInputs['auth']['passkey']['login']['response'];
+
+export type LoginResult<P extends SessionTokens = TokenPair> = SignedIn<P> | MfaRequired<P>;
+
 /** A logged-in (or not yet logged-in) user's session. */
 export interface Session<P extends SessionTokens = TokenPair> {
   /** The typed client; calls carry this session's access token. */
   readonly client: AuthClient;
-  /** Logs in and keeps the returned pair. Throws the service's error (see `isAuthError`). */
-  login(input: LoginInput): Promise<P>;
+  /**
+   * Logs in. Resolves `signed_in` (the pair is kept) or, for an account with
+   * a second factor, `mfa_required` with the ways to finish. Throws the
+   * service's error (see `isAuthError`).
+   */
+  login(input: LoginInput): Promise<LoginResult<P>>;
   /** Ends the session on the service and locally; local state is cleared even if the request fails. */
   logout(): Promise<void>;
   /** The current token pair, or `null` when logged out. */
@@ -297,7 +330,10 @@ function isTokenPair(value: unknown): value is SessionTokens {
  *
  * // After a page load: resume the session the cookie holds, if any.
  * await session.refresh().catch(() => undefined);
- * if (!session.tokens()) await session.login({ email, password });
+ * if (!session.tokens()) {
+ *   const result = await session.login({ email, password });
+ *   if (result.status === 'mfa_required') await result.verifyCode(await askUserForCode());
+ * }
  * const me = await session.client.auth.me.query();
  * const devices = await session.client.sessions.list.query();
  * await session.logout();
@@ -313,8 +349,24 @@ export function createSession(options: AnyOptions): Session<SessionTokens> {
   attachSession(client, { link: state.link, headers: (opList) => state.headers(opList) });
   return {
     client,
-    // The link adds `cookie: true` in a cookie session.
-    login: (input) => client.auth.login.mutate(input),
+    // In a cookie session the link adds `cookie: true` to these calls.
+    async login(input): Promise<LoginResult<SessionTokens>> {
+      const result = await client.auth.login.mutate(input);
+      // The pair itself was adopted by the link as the answer went by.
+      if (!('mfaRequired' in result)) return { status: 'signed_in', tokens: result };
+      const { mfaToken, methods, expiresIn } = result;
+      return {
+        status: 'mfa_required',
+        methods,
+        expiresIn,
+        verifyCode: async (code) => ({ status: 'signed_in', tokens: await client.auth.mfa.verify.mutate({ mfaToken, code }) }),
+        passkeyOptions: () => client.auth.mfa.passkeyOptions.mutate({ mfaToken }),
+        verifyPasskey: async (response) => ({
+          status: 'signed_in',
+          tokens: await client.auth.mfa.passkeyVerify.mutate({ mfaToken, response }),
+        }),
+      };
+    },
     async logout() {
       const current = state.tokens();
       if (!current) return;

@@ -23,7 +23,16 @@ export type SecurityEventType =
   | 'password_reset_requested'
   | 'password_reset_completed'
   | 'rate_limit_exceeded'
-  | 'admin_action';
+  | 'admin_action'
+  | 'mfa_enrolled'
+  | 'mfa_removed'
+  | 'mfa_success'
+  | 'mfa_failure'
+  | 'recovery_code_used'
+  | 'recovery_codes_regenerated'
+  | 'passkey_registered'
+  | 'passkey_counter_regression'
+  | 'mfa_reset';
 
 /** Who and where: filled from the request by the tRPC context. */
 export interface RequestInfo {
@@ -40,8 +49,23 @@ export interface SecurityEventInput {
   details?: Record<string, unknown>;
 }
 
-const ALERTS = new Set<SecurityEventType>(['account_lockout', 'refresh_token_reuse', 'auth_failure_burst']);
-const WARNINGS = new Set<SecurityEventType>(['auth_failure', 'rate_limit_exceeded', 'session_revoked', 'admin_action']);
+// A passkey whose counter went backwards may have been cloned: an alert.
+const ALERTS = new Set<SecurityEventType>([
+  'account_lockout',
+  'refresh_token_reuse',
+  'auth_failure_burst',
+  'passkey_counter_regression',
+]);
+const WARNINGS = new Set<SecurityEventType>([
+  'auth_failure',
+  'rate_limit_exceeded',
+  'session_revoked',
+  'admin_action',
+  'mfa_failure',
+  'mfa_removed',
+  'mfa_reset',
+  'recovery_code_used',
+]);
 const BURST_THRESHOLD = 10;
 const BURST_WINDOW_MS = 60_000;
 const BURST_TRACK_MAX = 10_000;

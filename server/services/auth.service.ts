@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TokenPair } from '../../shared/dto.js';
+import type { MfaChallenge, TokenPair } from '../../shared/dto.js';
 import type { LockoutRepository, LoginThrottleRepository } from '../db/repositories/lockout.repository.js';
 import type { EmailTokenRepository } from '../db/repositories/email-token.repository.js';
 import type { UserRepository, UserRow } from '../db/repositories/user.repository.js';
@@ -14,6 +14,7 @@ import { newEmailToken } from '../security/opaque-token.js';
 import type { PasswordHasher } from '../security/password-hasher.js';
 import type { CredentialVerifier } from './credential-verifier.service.js';
 import { isStorableEmail, normaliseEmail } from './email-normaliser.js';
+import type { MfaLoginService } from './mfa-login.service.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { SessionService } from './session.service.js';
 
@@ -33,6 +34,7 @@ export interface AuthDeps {
   throttles: LoginThrottleRepository;
   credentials: CredentialVerifier;
   sessions: SessionService;
+  mfaLogin: MfaLoginService;
   mailer: Mailer;
   events: SecurityEvents;
   metrics: Metrics;
@@ -123,7 +125,11 @@ export class AuthService {
     return { ok: true };
   }
 
-  async login(sql: Sql, input: { email: string; password: string }, req: RequestInfo): Promise<TokenPair> {
+  /**
+   * A TokenPair for an account without a second factor; otherwise an
+   * MfaChallenge, and no session until `auth.mfa.*` answers it.
+   */
+  async login(sql: Sql, input: { email: string; password: string }, req: RequestInfo): Promise<TokenPair | MfaChallenge> {
     const email = normaliseEmail(input.email);
     const user = await this.d.users.findByEmail(sql, email);
     await this.d.credentials.verify(sql, email, user, input.password, req);
@@ -152,6 +158,13 @@ export class AuthService {
         this.d.metrics.loginFailure.inc({ reason: 'password_changed' });
         throw new AppError('INVALID_CREDENTIALS');
       }
+      const methods = await this.d.mfaLogin.methodsFor(tx, u.id);
+      if (methods) {
+        // Half a login: the failure count is not reset (wrong second-factor
+        // answers continue it), and no session or token exists yet.
+        if (newHash) await this.d.users.rehash(tx, u.id, newHash);
+        return this.d.mfaLogin.issueChallenge(tx, current, methods);
+      }
       await this.d.users.recordLogin(tx, u.id, newHash);
       const started = await this.d.sessions.start(tx, current, req);
       // Recorded in the session's own transaction: one commit per login.
@@ -164,6 +177,7 @@ export class AuthService {
       });
       return started;
     });
+    if ('mfaRequired' in pair) return pair;
     this.d.metrics.loginSuccess.inc();
     return pair;
   }

@@ -70,6 +70,44 @@ export class CredentialVerifier {
     throw new AppError('ACCOUNT_LOCKED', { retryAfter: seconds });
   }
 
+  /**
+   * Counts a wrong second-factor answer exactly like a wrong password: the
+   * same counter, the same lockout, so a stolen password does not buy
+   * unlimited guesses at the second factor. Throws ACCOUNT_LOCKED when this
+   * answer reaches the threshold; otherwise returns and the caller refuses
+   * the answer.
+   */
+  async recordSecondFactorFailure(sql: Sql, user: UserRow, req: RequestInfo, reason: string): Promise<void> {
+    const now = this.d.clock.now();
+    if (user.locked_until && user.locked_until <= now) {
+      await this.d.users.clearLock(sql, user.id);
+      await this.d.lockouts.release(sql, user.id, 'expiry', now);
+    }
+    const { failed_attempts } = await this.d.users.recordFailure(sql, user.id);
+    this.d.metrics.loginFailure.inc({ reason });
+    if (!reachesThreshold(this.d.settings, failed_attempts)) return;
+    const previous = await this.d.lockouts.last(sql, user.id);
+    const seconds = lockoutSeconds(this.d.settings, now, previous);
+    const until = new Date(now.getTime() + seconds * 1000);
+    if (await this.d.users.lock(sql, user.id, until, now)) {
+      await sql.tx(async (tx) => {
+        await this.d.lockouts.insert(tx, { userId: user.id, failedAttempts: failed_attempts, lockedAt: now, lockedUntil: until, sourceIp: req.ip });
+        await this.d.mailer.enqueue(tx, { kind: 'account_locked', to: user.email, minutes: Math.ceil(seconds / 60) });
+      });
+      await this.lockedEvent(sql, req, user.id, user.email, seconds, failed_attempts);
+    }
+    throw new AppError('ACCOUNT_LOCKED', { retryAfter: seconds });
+  }
+
+  /** ACCOUNT_LOCKED when the account is locked now (every path refuses a locked account alike). */
+  async assertNotLocked(sql: Sql, user: UserRow, req: RequestInfo): Promise<void> {
+    const now = this.d.clock.now();
+    if (user.locked_until && user.locked_until > now) {
+      await this.fail(sql, req, user.id, user.email, 'locked');
+      throw new AppError('ACCOUNT_LOCKED', { retryAfter: secondsUntil(user.locked_until, now) });
+    }
+  }
+
   private async verifyUnknown(sql: Sql, email: string, password: string, req: RequestInfo): Promise<void> {
     const now = this.d.clock.now();
     const digest = this.d.keyring.lookupDigest('login-throttle', email);

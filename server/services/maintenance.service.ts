@@ -1,4 +1,6 @@
 import type { LoginThrottleRepository } from '../db/repositories/lockout.repository.js';
+import type { MfaChallengeRepository } from '../db/repositories/mfa-challenge.repository.js';
+import type { WebauthnChallengeRepository } from '../db/repositories/webauthn-challenge.repository.js';
 import type { MailOutboxRepository } from '../db/repositories/mail-outbox.repository.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../observability/logger.js';
@@ -8,6 +10,7 @@ const DAY_MS = 24 * 3600 * 1000;
 const THROTTLE_RETENTION_MS = DAY_MS;
 const OUTBOX_RETENTION_MS = 7 * DAY_MS;
 const INTERVAL_MS = 10 * 60 * 1000;
+const CHALLENGE_RETENTION_MS = 60 * 60 * 1000;
 
 /**
  * Periodic clean-up of rows that only grow: anonymous login throttles (one
@@ -18,16 +21,30 @@ export class MaintenanceService {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly d: { sql: () => Sql; clock: Clock; logger: Logger; throttles: LoginThrottleRepository; mailOutbox: MailOutboxRepository },
+    private readonly d: {
+      sql: () => Sql;
+      clock: Clock;
+      logger: Logger;
+      throttles: LoginThrottleRepository;
+      mailOutbox: MailOutboxRepository;
+      mfaChallenges: MfaChallengeRepository;
+      webauthnChallenges: WebauthnChallengeRepository;
+    },
   ) {}
 
-  async runOnce(): Promise<{ throttles: number; mail: number }> {
+  async runOnce(): Promise<{ throttles: number; mail: number; challenges: number }> {
     const now = this.d.clock.now().getTime();
     const sql = this.d.sql();
     const throttles = await this.d.throttles.prune(sql, new Date(now - THROTTLE_RETENTION_MS));
     const mail = await this.d.mailOutbox.pruneFinished(sql, new Date(now - OUTBOX_RETENTION_MS));
-    if (throttles + mail > 0) this.d.logger.info({ msg: 'maintenance pruned rows', login_throttles: throttles, mail_outbox: mail });
-    return { throttles, mail };
+    // Login and passkey challenges live minutes; anyone can make passkey
+    // challenges (passwordless sign-in), so expired ones must not pile up.
+    const expired = new Date(now - CHALLENGE_RETENTION_MS);
+    const challenges = (await this.d.mfaChallenges.prune(sql, expired)) + (await this.d.webauthnChallenges.prune(sql, expired));
+    if (throttles + mail + challenges > 0) {
+      this.d.logger.info({ msg: 'maintenance pruned rows', login_throttles: throttles, mail_outbox: mail, challenges });
+    }
+    return { throttles, mail, challenges };
   }
 
   start(): void {

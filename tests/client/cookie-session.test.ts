@@ -1,6 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppCode, createSession, isAuthError, type FetchLike, type SessionEndReason } from '../../client/src/index.js';
+import {
+  AppCode,
+  createSession,
+  isAuthError,
+  type FetchLike,
+  type LoginResult,
+  type SessionEndReason,
+} from '../../client/src/index.js';
 import type { BrowserTokenPair } from '../../shared/dto.js';
 import { ManualClock } from '../support/clock.js';
 import { startService, type TestService } from '../support/service.js';
@@ -36,6 +43,13 @@ function browserFetch() {
   return { fetch: f, jar, bodies, credentials };
 }
 
+/** The pair of a login that needed no second factor. */
+async function signedIn(result: Promise<LoginResult<BrowserTokenPair>>): Promise<BrowserTokenPair> {
+  const r = await result;
+  if (r.status !== 'signed_in') throw new Error(`expected signed_in, got ${r.status}`);
+  return r.tokens;
+}
+
 const s = suite<{ svc: TestService; clock: ManualClock }>('client: createSession({ cookie: true })');
 s.before(async (ctx) => {
   ctx.clock = new ManualClock();
@@ -56,7 +70,7 @@ s('the app never sees a refresh token: login keeps only the access token, the co
   const net = browserFetch();
   const rec = recorder();
   const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch, ...rec });
-  const pair = await session.login({ email: user.email, password: user.password });
+  const pair = await signedIn(session.login({ email: user.email, password: user.password }));
   assert.type(pair.accessToken, 'string');
   assert.is(pair.refreshToken, undefined);
   assert.is(session.tokens()?.refreshToken, undefined);
@@ -71,7 +85,7 @@ s('an expired access token is refreshed through the cookie, once for concurrent 
   const user = await createVerifiedUser(svc.url);
   const net = browserFetch();
   const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch });
-  const first = await session.login({ email: user.email, password: user.password });
+  const first = await signedIn(session.login({ email: user.email, password: user.password }));
   const cookieBefore = net.jar.value;
   clock.advance(first.expiresIn + 120);
   const mes = await Promise.all(Array.from({ length: 5 }, () => session.client.auth.me.query()));
@@ -85,7 +99,7 @@ s('an expired access token is refreshed through the cookie, once for concurrent 
 s('after a page load, refresh() resumes the session the cookie holds', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
   const net = browserFetch();
-  await createSession({ url: svc.url, cookie: true, fetch: net.fetch }).login({ email: user.email, password: user.password });
+  await signedIn(createSession({ url: svc.url, cookie: true, fetch: net.fetch }).login({ email: user.email, password: user.password }));
 
   // A new page: a new session object, the same cookie jar.
   const reloaded = createSession({ url: svc.url, cookie: true, fetch: net.fetch });
@@ -103,7 +117,7 @@ s('logout ends the session on the service, clears the cookie, and calls onEnd on
   const net = browserFetch();
   const rec = recorder();
   const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch, ...rec });
-  const pair = await session.login({ email: user.email, password: user.password });
+  const pair = await signedIn(session.login({ email: user.email, password: user.password }));
   await session.logout();
   assert.is(net.jar.value, undefined, 'cookie cleared');
   assert.is(session.tokens(), null);
@@ -116,7 +130,7 @@ s('a password change through the session moves the new session into the cookie',
   const user = await createVerifiedUser(svc.url);
   const net = browserFetch();
   const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch });
-  await session.login({ email: user.email, password: user.password });
+  await signedIn(session.login({ email: user.email, password: user.password }));
   const before = net.jar.value;
   const changed = await session.client.auth.changePassword.mutate({ currentPassword: user.password, newPassword: strongPassword() });
   assert.is(changed.refreshToken, undefined);

@@ -10,8 +10,12 @@ import {
 import { toPublicUser } from '../../services/user-dto.js';
 import { endSession, issueTokens, refreshTokens } from '../cookie-session.js';
 import { publicProcedure, router, userProcedure } from '../procedures.js';
+import { authMfaRouter, authPasskeyRouter } from './auth-mfa.router.js';
 
 export const authRouter = router({
+  mfa: authMfaRouter,
+  passkey: authPasskeyRouter,
+
   register: publicProcedure
     .meta({ rateLimits: ['register.ip'] })
     .input(registerInput)

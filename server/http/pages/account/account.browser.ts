@@ -5,8 +5,8 @@
  * value from the service is written with textContent, never as markup.
  */
 import { isAuthError } from '../../../../client/src/errors.js';
-import { createSession } from '../../../../client/src/session.js';
-import type { SessionInfo } from '../../../../shared/dto.js';
+import { createSession, type MfaRequired } from '../../../../client/src/session.js';
+import type { BrowserTokenPair, SessionInfo } from '../../../../shared/dto.js';
 import { waitInWords, weakPasswordMessage } from '../password-words.js';
 
 const root = document.getElementById('account')!;
@@ -36,6 +36,8 @@ function explain(err: unknown): string {
   if (isAuthError(err, 'EMAIL_TAKEN')) return 'An account with this email already exists. Sign in instead.';
   if (isAuthError(err, 'INVALID_INPUT')) return 'Please check what you typed: a field is not valid.';
   if (isAuthError(err, 'UNAVAILABLE')) return 'The service is busy right now. Try again in a moment.';
+  // Our own refusals, already in words.
+  if (err instanceof Error && !('data' in err)) return err.message;
   console.error(err);
   return 'Something went wrong. Try again.';
 }
@@ -134,15 +136,42 @@ async function signedIn(email: string): Promise<void> {
   $('signed-in-heading').focus();
 }
 
+/** A login waiting for its second factor (the password was right). */
+let challenge: MfaRequired<BrowserTokenPair> | undefined;
+
 onSubmit('sign-in-form', async (form) => {
   const email = field(form, 'email');
   try {
-    const pair = await session.login({ email, password: field(form, 'password') });
-    await signedIn(pair.user.email);
+    const result = await session.login({ email, password: field(form, 'password') });
+    if (result.status === 'signed_in') return await signedIn(result.tokens.user.email);
+    challenge = result;
+    $('sign-in-form').hidden = true;
+    $('second-factor').hidden = false;
+    $('mfa-code').focus();
   } catch (err) {
     if (!isAuthError(err, 'EMAIL_NOT_VERIFIED')) throw err;
     await session.client.auth.resendVerification.mutate({ email });
     say('Confirm your email first: we sent you a new link. Open it, then sign in here.', 'error');
+  }
+});
+
+onSubmit('second-factor', async (form) => {
+  if (!challenge) return;
+  try {
+    const done = await challenge.verifyCode(field(form, 'code').trim());
+    challenge = undefined;
+    $('second-factor').hidden = true;
+    $('sign-in-form').hidden = false;
+    await signedIn(done.tokens.user.email);
+  } catch (err) {
+    if (isAuthError(err, 'INVALID_MFA_CODE')) throw new Error('That code is not right, or was already used. Try the next one.');
+    if (isAuthError(err, 'MFA_CHALLENGE_EXPIRED')) {
+      challenge = undefined;
+      $('second-factor').hidden = true;
+      $('sign-in-form').hidden = false;
+      throw new Error('That sign-in took too long or had too many wrong codes. Enter your password again.');
+    }
+    throw err;
   }
 });
 

@@ -28,6 +28,12 @@ export function accountRoutes(deps: Deps): Router {
 <input id="sign-in-password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<form id="second-factor" hidden>
+<p>Your account has two-step sign-in.</p>
+<label for="mfa-code">Code from your authenticator app, or a recovery code</label>
+<input id="mfa-code" name="code" type="text" autocomplete="one-time-code" spellcheck="false" required maxlength="32">
+<button type="submit">Continue</button>
+</form>
 
 <h2>Create an account</h2>
 <form id="register-form">

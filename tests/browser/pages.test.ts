@@ -4,7 +4,9 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { systemClock } from '../../server/security/clock.js';
 import { waitForMails } from '../support/accounts.js';
+import { codeNow, totpUser } from '../support/mfa.js';
 import { artifactDir, launchBrowser } from '../support/browser.js';
 import { mutation } from '../support/http.js';
 import { startService, type TestService } from '../support/service.js';
@@ -228,9 +230,34 @@ s('register, confirm by mail, sign in, see the session, sign out, reset the pass
   await page.waitForSelector('#signed-out:not([hidden])');
 });
 
+s('an account with two-step sign-in: the password, then the code from the authenticator app', async (ctx) => {
+  const user = await totpUser(ctx.svc, systemClock);
+  const { page } = await newTab(ctx);
+  await page.goto(`${ctx.svc.url}/account`);
+  await page.waitForSelector('#signed-out:not([hidden])');
+  await page.fill('#sign-in-email', user.email);
+  await page.fill('#sign-in-password', user.password);
+  await page.click('#sign-in-form button');
+  await page.waitForSelector('#second-factor:not([hidden])');
+  assert.is(await page.evaluate(() => document.activeElement?.id), 'mfa-code', 'focus moves to the code');
+  await check(ctx, page, 'account-second-factor');
+
+  await page.fill('#mfa-code', '000000' === codeNow(user.secret, systemClock, 1) ? '111111' : '000000');
+  await page.click('#second-factor button');
+  await page.waitForFunction(() => /not right/.test(document.getElementById('message')?.textContent ?? ''));
+  // The next step's code (the current one was spent confirming the factor).
+  await page.fill('#mfa-code', codeNow(user.secret, systemClock, 1));
+  await page.click('#second-factor button');
+  await page.waitForSelector('#signed-in:not([hidden])');
+  assert.is(await page.textContent('#me-email'), user.email);
+  assert.ok((await page.context().cookies()).some((c) => c.name === '__Host-secure-auth-session' && c.httpOnly), 'the cookie holds the session');
+  await page.reload();
+  await page.waitForSelector('#signed-in:not([hidden])');
+});
+
 s('no CSP violation and no script error in the whole run; every screenshot taken', (ctx) => {
   assert.equal(ctx.problems, []);
-  assert.is(ctx.screenshots.length, 2 * 9);
+  assert.is(ctx.screenshots.length, 2 * 10);
   assert.ok(ctx.axeRules.size > 20, `axe checked ${ctx.axeRules.size} rules`);
   console.log(`axe rules checked (${[...AXE_TAGS].join(', ')}): ${[...ctx.axeRules].sort().join(' ')}`);
 });

@@ -128,20 +128,22 @@ export class AuthService {
     const user = await this.d.users.findByEmail(sql, email);
     await this.d.credentials.verify(sql, email, user, input.password, req);
     const u = user!;
-    if (!u.is_active) {
-      this.d.metrics.loginFailure.inc({ reason: 'inactive' });
-      await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'inactive' } });
-      throw new AppError('INVALID_CREDENTIALS');
-    }
     if (this.d.emailVerificationRequired && !u.email_verified_at) {
-      await this.d.users.clearLock(sql, u.id);
+      // The right password ends a failure streak, but never a lock it did not see.
+      const lock = await sql.tx(async (tx) => {
+        const current = await this.d.users.lockById(tx, u.id);
+        const until = current && (await this.d.credentials.activeLock(tx, current));
+        if (!until) await this.d.users.clearLock(tx, u.id);
+        return until;
+      });
+      if (lock) await this.d.credentials.refuseLocked(sql, u, lock, req);
       this.d.metrics.loginFailure.inc({ reason: 'email_not_verified' });
       await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'email_not_verified' } });
       throw new AppError('EMAIL_NOT_VERIFIED');
     }
     // Hashes made with older scrypt parameters are upgraded on the next login.
     const newHash = this.d.hasher.needsRehash(u.hashed_password) ? await this.d.hasher.hash(input.password) : undefined;
-    const pair = await sql.tx(async (tx) => {
+    const result = await sql.tx(async (tx) => {
       // Time-of-check/time-of-use: a reset or password change may have
       // committed while scrypt ran. Re-read the row under a lock; if the
       // password we checked is no longer the account's, open no session
@@ -152,6 +154,10 @@ export class AuthService {
         this.d.metrics.loginFailure.inc({ reason: 'password_changed' });
         throw new AppError('INVALID_CREDENTIALS');
       }
+      // A burst of wrong passwords may have locked the account while this
+      // one was hashed: the lock stands, and no session opens.
+      const lockedUntil = await this.d.credentials.activeLock(tx, current);
+      if (lockedUntil) return { lockedUntil };
       await this.d.users.recordLogin(tx, u.id, newHash);
       const started = await this.d.sessions.start(tx, current, req);
       // Recorded in the session's own transaction: one commit per login.
@@ -162,8 +168,10 @@ export class AuthService {
         email,
         details: { rehashed: newHash !== undefined },
       });
-      return started;
+      return { pair: started };
     });
+    if (result.pair === undefined) return this.d.credentials.refuseLocked(sql, u, result.lockedUntil, req);
+    const pair = result.pair;
     this.d.metrics.loginSuccess.inc();
     return pair;
   }
@@ -179,18 +187,23 @@ export class AuthService {
     await this.d.credentials.verify(sql, user.email, user, input.currentPassword, req);
     this.weakPasswordCheck(input.newPassword, user.email);
     const hashed = await this.d.hasher.hash(input.newPassword);
-    const pair = await sql.tx(async (tx) => {
+    const result = await sql.tx(async (tx) => {
       // A reset (or another change) that committed while scrypt ran has
       // ended this session: the owner's new password must stand, and this
       // caller gets no fresh session from a password that is gone.
       const current = await this.d.users.lockById(tx, user.id);
       if (!current || !current.is_active || passwordChangedSince(user, current)) throw new AppError('UNAUTHENTICATED');
+      // Failures elsewhere may have locked the account meanwhile: that lock stands.
+      const lockedUntil = await this.d.credentials.activeLock(tx, current);
+      if (lockedUntil) return { lockedUntil };
       // The right current password also ends the failure streak, as a login does.
       const sessionVersion = await this.d.users.setPassword(tx, user.id, hashed, { clearLock: true });
       await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_changed');
       await this.d.mailer.enqueue(tx, { kind: 'password_changed', to: user.email });
-      return this.d.sessions.start(tx, { ...user, session_version: sessionVersion }, req);
+      return { pair: await this.d.sessions.start(tx, { ...user, session_version: sessionVersion }, req) };
     });
+    if (result.pair === undefined) return this.d.credentials.refuseLocked(sql, user, result.lockedUntil, req);
+    const pair = result.pair;
     await this.d.events.emit(sql, req, { type: 'password_changed', outcome: 'success', userId: user.id, email: user.email });
     return pair;
   }

@@ -69,16 +69,21 @@ export class RefreshTokenRepository {
   }
 
   /**
-   * The successor of a token. Looked up within its family: parent_id has no
-   * index, family_id has, and a family holds one row per rotation, so this
-   * stays one small index probe however large the table grows.
+   * The family's one live token (not used, not revoked; it may have expired).
+   * One probe of the partial unique index on family_id, whatever the history.
    */
-  async findChild(sql: Sql, familyId: string, parentId: string): Promise<RefreshTokenRow | undefined> {
-    return sql.one<RefreshTokenRow>('select * from refresh_tokens where family_id = ? and parent_id = ?', [familyId, parentId]);
+  async findLive(sql: Sql, familyId: string): Promise<RefreshTokenRow | undefined> {
+    return sql.one<RefreshTokenRow>('select * from refresh_tokens where family_id = ? and used_at is null and revoked_at is null', [familyId]);
   }
 
-  async findById(sql: Sql, id: string): Promise<RefreshTokenRow | undefined> {
-    return sql.one<RefreshTokenRow>('select * from refresh_tokens where id = ?', [id]);
+  /**
+   * Storage per session stays constant: after a rotation to `generation`+1
+   * a family keeps its first row (when and where the session started), the
+   * token just used and the live one. Older used rows are not needed to
+   * recognise their replay: the token itself carries family and generation.
+   */
+  async pruneFamily(sql: Sql, familyId: string, usedGeneration: number): Promise<void> {
+    await sql.all('delete from refresh_tokens where family_id = ? and generation > 0 and generation < ?', [familyId, usedGeneration]);
   }
 
   /** Revokes every not-yet-revoked token of one family; returns whether any was live. */

@@ -4,6 +4,7 @@ import type { Orm } from './db/orm.js';
 import { EmailTokenRepository } from './db/repositories/email-token.repository.js';
 import { LockoutRepository, LoginThrottleRepository } from './db/repositories/lockout.repository.js';
 import { MailOutboxRepository } from './db/repositories/mail-outbox.repository.js';
+import { MaintenanceLockRepository } from './db/repositories/maintenance-lock.repository.js';
 import { RefreshTokenRepository } from './db/repositories/refresh-token.repository.js';
 import { SecurityEventRepository } from './db/repositories/security-event.repository.js';
 import { UserRepository } from './db/repositories/user.repository.js';
@@ -191,7 +192,19 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     health: new HealthService(),
     mailer,
     outbox,
-    maintenance: new MaintenanceService({ sql, clock, logger, throttles: repos.throttles, mailOutbox: repos.mailOutbox }),
+    maintenance: new MaintenanceService({
+      sql,
+      clock,
+      logger,
+      retentionDays: config.retentionDays,
+      auditRetentionDays: config.auditRetentionDays,
+      lock: new MaintenanceLockRepository(),
+      throttles: repos.throttles,
+      mailOutbox: repos.mailOutbox,
+      refreshTokens: repos.refreshTokens,
+      emailTokens: repos.emailTokens,
+      securityEvents: repos.securityEvents,
+    }),
     rateLimits,
     repos,
   };

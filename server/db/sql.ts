@@ -89,6 +89,21 @@ export class Sql {
     return rows[0];
   }
 
+  /**
+   * Runs `fn` on one connection held for its duration, each statement in
+   * its own transaction: for session-level state such as an advisory lock
+   * around a series of small, separately committed batches.
+   */
+  async pinned<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.client) return fn(this);
+    const c = await this.source.acquire();
+    try {
+      return await fn(new Sql(this.source, c));
+    } finally {
+      this.source.release(c);
+    }
+  }
+
   /** Runs `fn` in one transaction (READ COMMITTED); rolls back on throw. Nested calls join it. */
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.client) return fn(this);

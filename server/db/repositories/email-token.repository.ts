@@ -40,4 +40,13 @@ export class EmailTokenRepository {
     );
     return row?.user_id;
   }
+
+  /** One batch of the retention pass: tokens used or expired before `endedBefore`. */
+  async deleteEnded(sql: Sql, endedBefore: Date, limit: number): Promise<number> {
+    const rows = await sql.all(
+      'delete from email_tokens where id in (select id from email_tokens where used_at < ? or expires_at < ? limit ?) returning id',
+      [endedBefore, endedBefore, limit],
+    );
+    return rows.length;
+  }
 }

@@ -124,4 +124,23 @@ export class RefreshTokenRepository {
     const row = await sql.one('select 1 from refresh_tokens where family_id = ? and user_id = ? limit 1', [familyId, userId]);
     return row !== undefined;
   }
+
+  /**
+   * One batch of the retention pass: rows of sessions that ended before
+   * `endedBefore`, by revocation (logout, revoke, reuse) or because their
+   * live token expired unused. Returns the rows deleted.
+   */
+  async deleteEnded(sql: Sql, endedBefore: Date, limit: number): Promise<number> {
+    const revoked = await sql.all(
+      'delete from refresh_tokens where id in (select id from refresh_tokens where revoked_at < ? limit ?) returning id',
+      [endedBefore, limit],
+    );
+    const expired = await sql.all(
+      `delete from refresh_tokens where family_id in (
+         select family_id from refresh_tokens where used_at is null and revoked_at is null and expires_at < ? limit ?)
+       returning id`,
+      [endedBefore, limit],
+    );
+    return revoked.length + expired.length;
+  }
 }

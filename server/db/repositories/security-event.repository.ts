@@ -40,4 +40,13 @@ export class SecurityEventRepository {
       params,
     );
   }
+
+  /** One batch of the retention pass: events written before `before` (oldest first, by the created_at index). */
+  async deleteOlderThan(sql: Sql, before: Date, limit: number): Promise<number> {
+    const rows = await sql.all(
+      'delete from security_events where id in (select id from security_events where created_at < ? order by created_at limit ?) returning id',
+      [before, limit],
+    );
+    return rows.length;
+  }
 }

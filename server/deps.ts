@@ -23,6 +23,7 @@ import { RefreshTokenCodec } from './security/opaque-token.js';
 import { PasswordHasher } from './security/password-hasher.js';
 import { AdminService } from './services/admin.service.js';
 import { AuthService } from './services/auth.service.js';
+import { BackgroundTasks } from './services/background-tasks.js';
 import { CredentialVerifier } from './services/credential-verifier.service.js';
 import { HealthService } from './services/health.service.js';
 import { MaintenanceService } from './services/maintenance.service.js';
@@ -48,6 +49,8 @@ export interface Deps {
   mailer: Mailer;
   outbox: OutboxWorker;
   maintenance: MaintenanceService;
+  /** Work a request starts but its answer does not wait for (drained at shutdown). */
+  background: BackgroundTasks;
   /** Rate-limit counters; undefined when rate limiting is off (RATE_LIMIT_ENABLED). */
   rateLimits?: RateLimitStore;
   repos: {
@@ -137,6 +140,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     mailer,
   });
   const policy = new PasswordPolicy(config.passwordMinLength);
+  const background = new BackgroundTasks(logger);
   const auth = new AuthService({
     clock,
     publicUrl: config.publicUrl,
@@ -153,6 +157,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
     mailer,
     events,
     metrics,
+    background,
   });
   const admin = new AdminService({
     clock,
@@ -205,6 +210,7 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
       emailTokens: repos.emailTokens,
       securityEvents: repos.securityEvents,
     }),
+    background,
     rateLimits,
     repos,
   };

@@ -203,16 +203,15 @@ export class AdminService {
   async forcePasswordReset(sql: Sql, actor: AdminActor, userId: string, req: RequestInfo): Promise<{ revoked: number; emailSent: boolean }> {
     const user = await this.find(sql, { userId });
     const unusable = await this.d.hasher.hash(randomBytes(32).toString('base64url'));
-    const revoked = await sql.tx(async (tx) => {
+    const { revoked, emailSent } = await sql.tx(async (tx) => {
       await this.d.users.setPassword(tx, user.id, unusable);
-      return this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_reset');
+      // Older reset links die here, an inactive account's too; an active one
+      // is mailed a new link (queued in the outbox, retried).
+      const emailSent = await this.d.auth.issueForcedReset(tx, user);
+      return { revoked: await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_reset'), emailSent };
     });
-    // The same path as a self-service request: token replaces older ones,
-    // the mail is queued in the outbox and retried. Inactive accounts get no
-    // mail (they cannot use it until enabled).
-    if (user.is_active) await this.d.auth.requestPasswordReset(sql, user.email, req);
-    await this.audit(sql, req, actor, 'users.forcePasswordReset', user, { revoked_sessions: revoked, email_sent: user.is_active });
-    return { revoked, emailSent: user.is_active };
+    await this.audit(sql, req, actor, 'users.forcePasswordReset', user, { revoked_sessions: revoked, email_sent: emailSent });
+    return { revoked, emailSent };
   }
 
   /**

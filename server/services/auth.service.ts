@@ -12,6 +12,7 @@ import type { Clock } from '../security/clock.js';
 import type { Keyring } from '../security/keyring.js';
 import { newEmailToken } from '../security/opaque-token.js';
 import type { PasswordHasher } from '../security/password-hasher.js';
+import type { BackgroundTasks } from './background-tasks.js';
 import type { CredentialVerifier } from './credential-verifier.service.js';
 import { isStorableEmail, normaliseEmail } from './email-normaliser.js';
 import type { PasswordPolicy } from './password-policy.js';
@@ -36,6 +37,7 @@ export interface AuthDeps {
   mailer: Mailer;
   events: SecurityEvents;
   metrics: Metrics;
+  background: BackgroundTasks;
 }
 
 /**
@@ -113,13 +115,18 @@ export class AuthService {
     return { ok: true };
   }
 
-  /** Always answers ok: whether the email exists is not revealed. */
+  /**
+   * Always answers ok: whether the email exists is not revealed, neither by
+   * the answer nor by its timing (the account's work runs after it).
+   */
   async resendVerification(sql: Sql, rawEmail: string, _req: RequestInfo): Promise<{ ok: true }> {
     const email = normaliseEmail(rawEmail);
-    const user = await this.d.users.findByEmail(sql, email);
-    if (user && !user.email_verified_at && user.is_active) {
-      await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'verify_email'));
-    }
+    this.d.background.run('resend_verification', async () => {
+      const user = await this.d.users.findByEmail(sql, email);
+      if (user && !user.email_verified_at && user.is_active) {
+        await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'verify_email'));
+      }
+    });
     return { ok: true };
   }
 
@@ -208,18 +215,22 @@ export class AuthService {
     return pair;
   }
 
-  /** Always answers ok: whether the email exists is not revealed. */
+  /**
+   * Always answers ok: whether the email exists is not revealed, neither by
+   * the answer nor by its timing (the account's work runs after it).
+   */
   async requestPasswordReset(sql: Sql, rawEmail: string, req: RequestInfo): Promise<{ ok: true }> {
     const email = normaliseEmail(rawEmail);
-    const user = await this.d.users.findByEmail(sql, email);
-    if (user && user.is_active) {
-      await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'reset_password'));
-    }
-    await this.d.events.emit(sql, req, {
-      type: 'password_reset_requested',
-      outcome: user && user.is_active ? 'success' : 'failure',
-      userId: user?.id ?? null,
-      email,
+    this.d.background.run('password_reset_request', async () => {
+      const user = await this.d.users.findByEmail(sql, email);
+      const real = user !== undefined && user.is_active;
+      if (real) await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'reset_password'));
+      await this.d.events.emit(sql, req, {
+        type: 'password_reset_requested',
+        outcome: real ? 'success' : 'failure',
+        userId: user?.id ?? null,
+        email,
+      });
     });
     return { ok: true };
   }
@@ -231,10 +242,13 @@ export class AuthService {
     // Peek first so a refused new password does not burn the link.
     const userId = await this.d.emailTokens.peek(sql, 'reset_password', digests, now);
     const user = userId ? await this.d.users.findById(sql, userId) : undefined;
-    if (!user) throw new AppError('INVALID_TOKEN');
+    // A disabled account's link changes nothing: re-enabling it must not find a password set meanwhile.
+    if (!user || !user.is_active) throw new AppError('INVALID_TOKEN');
     this.weakPasswordCheck(input.newPassword, user.email);
     const hashed = await this.d.hasher.hash(input.newPassword);
     const done = await sql.tx(async (tx) => {
+      const current = await this.d.users.lockById(tx, user.id);
+      if (!current?.is_active) return false;
       const consumed = await this.d.emailTokens.consume(tx, 'reset_password', digests, this.d.clock.now());
       if (consumed !== user.id) return false;
       await this.d.users.setPassword(tx, user.id, hashed, { clearLock: true });
@@ -248,6 +262,22 @@ export class AuthService {
     if (!done) throw new AppError('INVALID_TOKEN');
     await this.d.events.emit(sql, req, { type: 'password_reset_completed', outcome: 'success', userId: user.id, email: user.email });
     return { ok: true };
+  }
+
+  /**
+   * The mail part of an operator's forced reset, in the caller's
+   * transaction: every older reset link dies with the old password, and an
+   * active account gets a new one. Not the user's own request, so it raises
+   * no `password_reset_requested` (the caller audits the admin action).
+   * Returns whether a link was mailed.
+   */
+  async issueForcedReset(tx: Sql, user: UserRow): Promise<boolean> {
+    if (!user.is_active) {
+      await this.d.emailTokens.invalidate(tx, user.id, 'reset_password', this.d.clock.now());
+      return false;
+    }
+    await this.issueEmailToken(tx, user.id, user.email, 'reset_password');
+    return true;
   }
 
   private async issueEmailToken(tx: Sql, userId: string, email: string, purpose: 'verify_email' | 'reset_password'): Promise<void> {

@@ -6,14 +6,16 @@ export type EmailTokenPurpose = 'verify_email' | 'reset_password';
 export class EmailTokenRepository {
   /** Stores a new token digest and invalidates older unused ones of the same purpose. */
   async replace(sql: Sql, t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; expiresAt: Date }, now: Date): Promise<void> {
-    await sql.all(
-      'update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null',
-      [now, t.userId, t.purpose],
-    );
+    await this.invalidate(sql, t.userId, t.purpose, now);
     await sql.all(
       'insert into email_tokens (id, user_id, purpose, token_hash, expires_at) values (?, ?, ?, ?, ?)',
       [randomUUID(), t.userId, t.purpose, t.tokenHash, t.expiresAt],
     );
+  }
+
+  /** Ends every unused token of one purpose for a user (marks them used). */
+  async invalidate(sql: Sql, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
+    await sql.all('update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null', [now, userId, purpose]);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express from 'express';
 import type { Deps } from './deps.js';
-import { AppError } from './errors.js';
+import { BODY_LIMIT_BYTES } from './http/body-limit.js';
 import { httpErrorHandler, notFound } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsRoutes } from './http/metrics.routes.js';
@@ -9,10 +9,9 @@ import { requestId } from './http/request-id.middleware.js';
 import { requestLog } from './http/request-log.middleware.js';
 import { corsPolicy, securityHeaders } from './http/security-headers.js';
 import { wellKnownRoutes } from './http/well-known.routes.js';
+import { retryAfterOf, toPublicError } from './public-error.js';
 import { contextFactory } from './trpc/context.js';
 import { appRouter } from './trpc/routers/app.router.js';
-
-export const BODY_LIMIT = '64kb';
 
 /** Express wiring only: every behaviour lives in a module of its own. */
 export function createApp(deps: Deps): express.Express {
@@ -26,28 +25,32 @@ export function createApp(deps: Deps): express.Express {
   app.use(securityHeaders(deps.config.isProduction));
   app.use(corsPolicy(deps.config.corsOrigins));
 
-  app.use(healthRoutes(deps));
+  app.use(healthRoutes({ health: deps.health, sql: deps.sql, rateLimits: deps.rateLimits }));
   app.use(wellKnownRoutes(deps.keyring));
   app.use(metricsRoutes(deps.metrics, deps.config.metricsToken));
 
   app.use(
     '/trpc',
-    express.json({ limit: BODY_LIMIT, strict: false }),
+    express.json({ limit: BODY_LIMIT_BYTES, strict: false }),
     createExpressMiddleware({
       router: appRouter,
-      createContext: contextFactory(deps),
-      maxBodySize: 64 * 1024,
+      createContext: contextFactory({
+        services: { auth: deps.auth, sessions: deps.sessions, admin: deps.admin, health: deps.health },
+        logger: deps.logger,
+        metrics: deps.metrics,
+        events: deps.events,
+        rateLimits: deps.rateLimits,
+        sql: deps.sql,
+      }),
+      maxBodySize: BODY_LIMIT_BYTES,
       responseMeta({ errors }) {
         const headers = new Headers({ 'Cache-Control': 'no-store' });
-        const retryAfter = Math.max(
-          0,
-          ...errors.map((e) => (e.cause instanceof AppError && e.cause.retryAfter) || 0),
-        );
-        if (retryAfter > 0) headers.set('Retry-After', String(retryAfter));
+        const retryAfter = retryAfterOf(errors);
+        if (retryAfter !== undefined) headers.set('Retry-After', String(retryAfter));
         return { headers };
       },
       onError({ error, path }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR' && !(error.cause instanceof AppError)) {
+        if (toPublicError(error).log === 'internal') {
           deps.logger.debug({ msg: 'trpc internal error', path });
         }
       },

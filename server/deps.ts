@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from './config/config.js';
-import type { Orm } from './db/orm.js';
+import { createPool, type Pool } from './db/pool.js';
 import { EmailTokenRepository } from './db/repositories/email-token.repository.js';
 import { LockoutRepository, LoginThrottleRepository } from './db/repositories/lockout.repository.js';
 import { MailOutboxRepository } from './db/repositories/mail-outbox.repository.js';
@@ -8,7 +8,7 @@ import { MaintenanceLockRepository } from './db/repositories/maintenance-lock.re
 import { RefreshTokenRepository } from './db/repositories/refresh-token.repository.js';
 import { SecurityEventRepository } from './db/repositories/security-event.repository.js';
 import { UserRepository } from './db/repositories/user.repository.js';
-import { connectionSource, Sql } from './db/sql.js';
+import { Sql } from './db/sql.js';
 import { Mailer } from './email/mailer.js';
 import { OutboxWorker } from './email/outbox-worker.js';
 import { fileTransport, smtpTransport, type MailTransport } from './email/transports.js';
@@ -35,7 +35,8 @@ export interface Deps {
   config: Readonly<Config>;
   clock: Clock;
   logger: Logger;
-  orm: Orm;
+  /** The one connection pool, owned here; `close()` ends it. */
+  pool: Pool;
   sql: () => Sql;
   keyring: Keyring;
   hasher: PasswordHasher;
@@ -53,6 +54,8 @@ export interface Deps {
   background: BackgroundTasks;
   /** Rate-limit counters; undefined when rate limiting is off (RATE_LIMIT_ENABLED). */
   rateLimits?: RateLimitStore;
+  /** Ends what the graph owns (the pool); call after the workers have stopped. */
+  close(): Promise<void>;
   repos: {
     users: UserRepository;
     refreshTokens: RefreshTokenRepository;
@@ -74,11 +77,21 @@ export interface DepsOverrides {
   rateLimitStoreUrl?: string;
 }
 
-export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides = {}): Deps {
+/** Where the graph's pool connects: the service's database and how many connections it may hold. */
+export interface DatabaseOptions {
+  url: string;
+  poolMax?: number;
+}
+
+export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o: DepsOverrides = {}): Deps {
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? createLogger(config.logLevel);
-  const connections = connectionSource(orm);
-  const sql = () => new Sql(connections);
+  const pool = createPool({
+    url: database.url,
+    max: database.poolMax,
+    onIdleError: (err) => logger.warn({ msg: 'database connection lost', err_code: (err as { code?: string }).code }),
+  });
+  const sql = () => new Sql(pool);
   const repos = {
     users: new UserRepository(),
     refreshTokens: new RefreshTokenRepository(),
@@ -177,15 +190,16 @@ export function buildDeps(config: Readonly<Config>, orm: Orm, o: DepsOverrides =
         rules: config.rateLimits,
         kind: config.rateLimitStore,
         secretKey: config.secretKey,
-        databaseUrl: o.rateLimitStoreUrl ?? (orm.config.get('clientUrl') as string | undefined),
+        databaseUrl: o.rateLimitStoreUrl ?? database.url,
       })
     : undefined;
   return {
     config,
     clock,
     logger,
-    orm,
+    pool,
     sql,
+    close: () => pool.end(),
     keyring,
     hasher,
     accessTokens,

@@ -2,8 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import type { Config } from './config/config.js';
-import { initOrm, migrateUp } from './db/orm.js';
 import { buildDeps, type Deps, type DepsOverrides } from './deps.js';
+import { applyMigrations } from './migrations.js';
 import { createLogger } from './observability/logger.js';
 
 export interface RunningServer {
@@ -23,13 +23,9 @@ export interface StartServerOptions extends DepsOverrides {
 /** Builds and starts the service; shared by main.ts and the tests. */
 export async function startServer(config: Readonly<Config>, opts: StartServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const orm = await initOrm({
-    clientUrl: opts.databaseUrl,
-    poolMax: opts.poolMax,
-    driverLog: (level, detail) => logger[level]({ msg: 'database driver', detail }),
-  });
-  if (opts.migrate ?? true) await migrateUp(orm);
-  const deps = buildDeps(config, orm, { ...opts, logger });
+  // MikroORM runs only here, for the schema (under the migration lock); requests use the pool of deps.ts.
+  if (opts.migrate ?? true) await applyMigrations(opts.databaseUrl);
+  const deps = buildDeps(config, { url: opts.databaseUrl, poolMax: opts.poolMax }, { ...opts, logger });
   const app = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -59,7 +55,7 @@ export async function startServer(config: Readonly<Config>, opts: StartServerOpt
         await deps.background.drain();
         await deps.outbox.stop();
         await deps.rateLimits?.close();
-        await orm.close(true);
+        await deps.close();
       })();
       return closing;
     },

@@ -22,29 +22,6 @@ export const AppCode = {
 } as const;
 export type AppCode = (typeof AppCode)[keyof typeof AppCode];
 
-/** The tRPC error code each application code is sent with. */
-export const TRPC_CODE_OF = {
-  INVALID_INPUT: 'BAD_REQUEST',
-  WEAK_PASSWORD: 'BAD_REQUEST',
-  INVALID_TOKEN: 'BAD_REQUEST',
-  INVALID_CREDENTIALS: 'UNAUTHORIZED',
-  EMAIL_NOT_VERIFIED: 'FORBIDDEN',
-  ACCOUNT_LOCKED: 'TOO_MANY_REQUESTS',
-  RATE_LIMITED: 'TOO_MANY_REQUESTS',
-  INVALID_REFRESH_TOKEN: 'UNAUTHORIZED',
-  REFRESH_TOKEN_REUSED: 'UNAUTHORIZED',
-  UNAUTHENTICATED: 'UNAUTHORIZED',
-  FORBIDDEN: 'FORBIDDEN',
-  EMAIL_TAKEN: 'CONFLICT',
-  NOT_FOUND: 'NOT_FOUND',
-  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-  MFA_REQUIRED: 'FORBIDDEN',
-  INVALID_MFA_CODE: 'UNAUTHORIZED',
-  MFA_CHALLENGE_EXPIRED: 'UNAUTHORIZED',
-  REAUTH_REQUIRED: 'FORBIDDEN',
-  INTERNAL: 'INTERNAL_SERVER_ERROR',
-} as const satisfies Record<AppCode, string>;
-
 /** Why a password was refused (`data.reason` of WEAK_PASSWORD). */
 export type WeakPasswordReason =
   | 'too_short'

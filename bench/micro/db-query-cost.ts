@@ -18,7 +18,8 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../server/db/embedded-postgres.js';
 import { initOrm, migrateUp } from '../../server/db/orm.js';
 import { UserRepository } from '../../server/db/repositories/user.repository.js';
-import { connectionSource, Sql } from '../../server/db/sql.js';
+import { createPool } from '../../server/db/pool.js';
+import { Sql } from '../../server/db/sql.js';
 
 const QUERIES = Number(process.argv[2]) || 5000;
 const CONCURRENCY = Number(process.argv[3]) || 16;
@@ -60,8 +61,8 @@ async function main() {
   }
   const orm = await initOrm({ clientUrl: url, poolMax: 10 });
   await migrateUp(orm);
-  const connections = connectionSource(orm);
-  const sql = new Sql(connections);
+  const servicePool = createPool({ url, max: 10 });
+  const sql = new Sql(servicePool);
   const users = new UserRepository();
   const userId = randomUUID();
   const familyId = randomUUID();
@@ -76,8 +77,8 @@ async function main() {
 
   const results = [];
   results.push(
-    await measure('Sql helper (named prepared statement on a MikroORM pool connection)', async () => {
-      const row = await users.findForSession(new Sql(connections), userId, 0, familyId, now());
+    await measure('Sql helper (named prepared statement on the service pool)', async () => {
+      const row = await users.findForSession(new Sql(servicePool), userId, 0, familyId, now());
       if (!row) throw new Error('session check found nothing');
     }),
   );
@@ -95,6 +96,7 @@ async function main() {
   );
   process.stdout.write(JSON.stringify({ concurrency: CONCURRENCY, results }, null, 2) + '\n');
   await pool.end();
+  await servicePool.end();
   await orm.close(true);
   await db?.stop();
 }

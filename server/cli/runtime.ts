@@ -1,7 +1,6 @@
 import 'dotenv/config';
 import os from 'node:os';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
-import type { Orm } from '../db/orm.js';
 import type { Deps } from '../deps.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -63,12 +62,6 @@ export async function resolveCliDatabase(config: Readonly<Config>, note: (line: 
   };
 }
 
-/** Pending migration names (the CLI refuses to act on a schema that is behind). */
-export async function pendingMigrations(orm: Orm): Promise<string[]> {
-  const pending = await orm.getMigrator().getPendingMigrations();
-  return pending.map((m) => m.name);
-}
-
 /**
  * CLI logs: JSON lines on stderr (stdout is for the operator's answers), at
  * `warn` unless --verbose. Security events are stored in security_events
@@ -93,7 +86,6 @@ export function cliActorLabel(): string {
 export interface CliRuntime {
   config: Readonly<Config>;
   db: CliDatabase;
-  orm: Orm;
   deps: Deps;
   close(): Promise<void>;
 }
@@ -102,12 +94,13 @@ export interface CliRuntime {
 export async function openRuntime(opts: { verbose: boolean; note: (line: string) => void }): Promise<CliRuntime> {
   const config = loadCliConfig();
   const db = await resolveCliDatabase(config, opts.note);
-  let orm: Orm | undefined;
   try {
     // Loaded here, not at the top: `--help` and usage errors answer at once.
-    const [{ initOrm }, { buildDeps }] = await Promise.all([import('../db/orm.js'), import('../deps.js')]);
-    orm = await initOrm({ clientUrl: db.url, poolMax: 2 });
-    const pending = await pendingMigrations(orm).catch((err: Error) => {
+    const [{ applyMigrations, pendingMigrations }, { buildDeps }] = await Promise.all([
+      import('../migrations.js'),
+      import('../deps.js'),
+    ]);
+    const pending = await pendingMigrations(db.url).catch((err: Error) => {
       throw new CliError(`cannot reach the database (${db.source}): ${safeDbMessage(err)}`);
     });
     if (pending.length > 0) {
@@ -117,23 +110,20 @@ export async function openRuntime(opts: { verbose: boolean; note: (line: string)
         );
       }
       // A dev database this command started itself: do what `npm start` would.
-      await orm.getMigrator().up();
+      await applyMigrations(db.url);
       opts.note(`applied ${pending.length} migration(s) to the embedded database`);
     }
-    const deps = buildDeps(config, orm, { logger: await cliLogger(config, opts.verbose) });
-    const o = orm;
+    const deps = buildDeps(config, { url: db.url, poolMax: 2 }, { logger: await cliLogger(config, opts.verbose) });
     return {
       config,
       db,
-      orm: o,
       deps,
       async close() {
-        await o.close(true);
+        await deps.close();
         await db.stop();
       },
     };
   } catch (err) {
-    await orm?.close(true).catch(() => undefined);
     await db.stop().catch(() => undefined);
     throw err;
   }

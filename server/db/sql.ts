@@ -1,36 +1,15 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { DatabaseUnavailableError } from '../errors.js';
+import type { Pool } from './pool.js';
 
 /**
- * Raw SQL on connections borrowed from MikroORM's own pool (one pool per
- * process, one connection budget). Repositories write `?` placeholders; each
+ * Raw SQL on the service's pool. Repositories write `?` placeholders; each
  * distinct statement is compiled once to `$n` form and sent as a named
  * prepared statement, so the hot paths (session check, refresh rotation) cost
  * one round trip each with no query building, no parameter inlining and no
- * entity hydration. MikroORM keeps the schema, the migrations and the pool.
+ * entity hydration. Row types come from the entities (row-types.ts), and a
+ * test prepares every statement against the migrated schema.
  */
-
-interface PgClient {
-  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
-}
-
-/** Where connections come from: MikroORM's knex pool. */
-export interface ConnectionSource {
-  acquire(): Promise<PgClient>;
-  release(client: PgClient): void;
-}
-
-interface KnexClient {
-  acquireConnection(): Promise<PgClient>;
-  releaseConnection(c: PgClient): Promise<void>;
-}
-
-export function connectionSource(orm: MikroORM): ConnectionSource {
-  const client = (orm.em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
-  return {
-    acquire: () => client.acquireConnection(),
-    release: (c) => void client.releaseConnection(c),
-  };
-}
 
 interface Compiled {
   name: string;
@@ -39,7 +18,9 @@ interface Compiled {
 // Statements are fixed strings in the repositories (a handful of filter
 // combinations at most), so this cache is bounded by the code, not by input.
 const compiled = new Map<string, Compiled>();
-function compile(query: string): Compiled {
+
+/** A repository statement in the form the driver sends (`$n` placeholders) and the name it is prepared under. */
+export function compileStatement(query: string): Compiled {
   let c = compiled.get(query);
   if (!c) {
     let n = 0;
@@ -49,13 +30,39 @@ function compile(query: string): Compiled {
   return c;
 }
 
+/**
+ * A failure that did not come from the server (no SQLSTATE code): the
+ * connection could not be made or was lost mid-statement. Server errors
+ * (constraint, syntax, serialization) keep their own code and stay as they are.
+ */
+function connectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return !(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code));
+}
+
+async function acquire(pool: Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (err) {
+    throw new DatabaseUnavailableError(err);
+  }
+}
+
+async function run(client: pg.PoolClient, query: { name?: string; text: string; values?: unknown[] }) {
+  try {
+    return (await client.query(query)).rows as Record<string, unknown>[];
+  } catch (err) {
+    throw connectionLost(err) ? new DatabaseUnavailableError(err) : err;
+  }
+}
+
 export class Sql {
   private readonly onCommit: Array<() => void> = [];
 
   constructor(
-    private readonly source: ConnectionSource,
+    private readonly pool: Pool,
     /** Set inside a transaction: every statement runs on this connection. */
-    private readonly client?: PgClient,
+    private readonly client?: pg.PoolClient,
   ) {}
 
   /**
@@ -68,20 +75,19 @@ export class Sql {
   }
 
   async all<T>(query: string, params: unknown[] = []): Promise<T[]> {
-    const { name, text } = compile(query);
-    const run = async (c: PgClient) => (await c.query({ name, text, values: params })).rows;
-    let rows: Record<string, unknown>[];
-    if (this.client) rows = await run(this.client);
-    else {
-      const c = await this.source.acquire();
-      try {
-        rows = await run(c);
-      } finally {
-        this.source.release(c);
-      }
+    const { name, text } = compileStatement(query);
+    if (this.client) return (await run(this.client, { name, text, values: params })) as T[];
+    const c = await acquire(this.pool);
+    let broken: unknown;
+    try {
+      return (await run(c, { name, text, values: params })) as T[];
+    } catch (err) {
+      if (err instanceof DatabaseUnavailableError) broken = err;
+      throw err;
+    } finally {
+      // A connection that failed below SQL is not handed to the next caller.
+      c.release(broken as Error | undefined);
     }
-    for (const row of rows) reviveDates(row);
-    return rows as T[];
   }
 
   async one<T>(query: string, params: unknown[] = []): Promise<T | undefined> {
@@ -96,40 +102,37 @@ export class Sql {
    */
   async pinned<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.client) return fn(this);
-    const c = await this.source.acquire();
+    const c = await acquire(this.pool);
+    let broken: unknown;
     try {
-      return await fn(new Sql(this.source, c));
+      return await fn(new Sql(this.pool, c));
+    } catch (err) {
+      if (err instanceof DatabaseUnavailableError) broken = err;
+      throw err;
     } finally {
-      this.source.release(c);
+      // Dropped rather than reused when it failed below SQL: session state (a lock) dies with it.
+      c.release(broken as Error | undefined);
     }
   }
 
   /** Runs `fn` in one transaction (READ COMMITTED); rolls back on throw. Nested calls join it. */
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.client) return fn(this);
-    const c = await this.source.acquire();
+    const c = await acquire(this.pool);
+    let broken: unknown;
     try {
-      await c.query({ text: 'begin' });
-      const inner = new Sql(this.source, c);
+      await run(c, { text: 'begin' });
+      const inner = new Sql(this.pool, c);
       const result = await fn(inner);
-      await c.query({ text: 'commit' });
+      await run(c, { text: 'commit' });
       for (const hook of inner.onCommit) hook();
       return result;
     } catch (err) {
-      await c.query({ text: 'rollback' }).catch(() => undefined);
+      if (err instanceof DatabaseUnavailableError) broken = err;
+      else await c.query('rollback').catch((e: unknown) => (broken = e));
       throw err;
     } finally {
-      this.source.release(c);
+      c.release(broken as Error | undefined);
     }
-  }
-}
-
-// MikroORM configures its pg connections to return timestamps as strings (it
-// hydrates them itself). Raw rows name every timestamp *_at or *_until.
-const TIMESTAMP_COLUMN = /(_at|_until)$/;
-function reviveDates(row: Record<string, unknown>): void {
-  for (const key in row) {
-    const v = row[key];
-    if (typeof v === 'string' && TIMESTAMP_COLUMN.test(key)) row[key] = new Date(v);
   }
 }

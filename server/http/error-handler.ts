@@ -1,20 +1,15 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../observability/logger.js';
+import { toPublicError } from '../public-error.js';
 
-/** Body-parser and other non-tRPC failures as small JSON, never a stack. */
+/** Errors outside tRPC (body parsing, plain routes) in the same public shape as procedure errors, never a stack. */
 export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (err: { type?: string; status?: number; statusCode?: number; name?: string }, _req, res, _next) => {
-    const status = err.status ?? err.statusCode ?? 500;
-    if (err.type === 'entity.too.large' || status === 413) {
-      res.status(413).json({ error: { message: 'Request body too large (limit 64 KiB)', data: { appCode: 'INVALID_INPUT', httpStatus: 413 } } });
-      return;
-    }
-    if (status >= 400 && status < 500) {
-      res.status(status).json({ error: { message: 'Malformed request', data: { appCode: 'INVALID_INPUT', httpStatus: status } } });
-      return;
-    }
-    logger.error({ msg: 'http error', err_name: err.name, status });
-    res.status(500).json({ error: { message: 'Internal server error', data: { appCode: 'INTERNAL', httpStatus: 500 } } });
+  return (err: unknown, _req, res, _next) => {
+    const pub = toPublicError(err);
+    if (pub.log === 'internal') logger.error({ msg: 'http error', err_name: (err as { name?: string }).name });
+    if (pub.log === 'database_unavailable') logger.warn({ msg: 'database unavailable' });
+    if (pub.data.retryAfter !== undefined) res.setHeader('Retry-After', String(pub.data.retryAfter));
+    res.status(pub.httpStatus).json({ error: { message: pub.message, data: { ...pub.data, httpStatus: pub.httpStatus } } });
   };
 }
 

@@ -1,5 +1,7 @@
 import { Router, type Response } from 'express';
-import type { Deps } from '../deps.js';
+import type { Sql } from '../db/sql.js';
+import type { RateLimitStore } from '../rate-limit/rate-limit-store.js';
+import type { HealthService } from '../services/health.service.js';
 
 /**
  * Probes: never cached, never rate limited (plain Express routes, outside
@@ -8,7 +10,7 @@ import type { Deps } from '../deps.js';
  * refuses logins, registrations and resets (they fail closed), so it is not
  * ready.
  */
-export function healthRoutes(deps: Deps): Router {
+export function healthRoutes(deps: { health: HealthService; sql: () => Sql; rateLimits?: RateLimitStore }): Router {
   const r = Router();
   const full = async (_req: unknown, res: Response) => {
     const sharedStore = deps.rateLimits?.kind === 'postgres' ? deps.rateLimits : undefined;

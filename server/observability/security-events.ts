@@ -43,6 +43,7 @@ export interface SecurityEventInput {
 const ALERTS = new Set<SecurityEventType>(['account_lockout', 'refresh_token_reuse', 'auth_failure_burst']);
 const WARNINGS = new Set<SecurityEventType>(['auth_failure', 'rate_limit_exceeded', 'session_revoked', 'admin_action']);
 const BURST_THRESHOLD = 10;
+const USER_AGENT_MAX = 512;
 const BURST_WINDOW_MS = 60_000;
 const BURST_TRACK_MAX = 10_000;
 
@@ -89,6 +90,8 @@ export class SecurityEvents {
     const id = randomUUID();
     const email = maskEmail(input.email);
     const details = { ...(input.details ?? {}), ...(email ? { email } : {}) };
+    // Bounded like the column: a forged header cannot fail the row.
+    const userAgent = req.userAgent ? req.userAgent.slice(0, USER_AGENT_MAX) : null;
     this.out.info({
       // Details first: the standard fields below can never be overwritten by them.
       ...input.details,
@@ -103,6 +106,7 @@ export class SecurityEvents {
       user_id: input.userId ?? null,
       ip: req.ip,
       email: email ?? null,
+      ...(userAgent ? { user_agent: userAgent } : {}),
     });
     span?.addEvent(`security.${input.type}`, {
       'security.outcome': input.outcome,
@@ -120,6 +124,7 @@ export class SecurityEvents {
         ip: req.ip,
         request_id: req.requestId,
         trace_id: traceId ?? null,
+        user_agent: userAgent,
         details,
         created_at: now,
       });

@@ -1,6 +1,6 @@
 import type { AccessClaims, SessionInfo, TokenPair } from '../../shared/dto.js';
 import type { RefreshTokenRepository, RefreshTokenRow } from '../db/repositories/refresh-token.repository.js';
-import type { UserRepository, UserRow } from '../db/repositories/user.repository.js';
+import type { SessionUser, UserRepository, UserRow } from '../db/repositories/user.repository.js';
 import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
@@ -17,7 +17,7 @@ export interface SessionSettings {
 }
 
 export interface AuthenticatedUser {
-  user: UserRow;
+  user: SessionUser;
   claims: AccessClaims;
 }
 

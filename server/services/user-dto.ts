@@ -2,7 +2,9 @@ import type { AdminUser, PublicUser } from '../../shared/dto.js';
 import type { UserRow } from '../db/repositories/user.repository.js';
 
 /** The only mappers from stored rows to API shapes: the hash never leaves. */
-export function toPublicUser(u: UserRow): PublicUser {
+export function toPublicUser(
+  u: Pick<UserRow, 'id' | 'email' | 'full_name' | 'email_verified_at' | 'is_superuser' | 'created_at'>,
+): PublicUser {
   return {
     id: u.id,
     email: u.email,

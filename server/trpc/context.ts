@@ -1,21 +1,55 @@
 import type { Request, Response } from 'express';
-import type { Deps } from '../deps.js';
 import type { Sql } from '../db/sql.js';
-import type { RequestInfo } from '../observability/security-events.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
+import type { RateLimitStore } from '../rate-limit/rate-limit-store.js';
+import type { AdminService } from '../services/admin.service.js';
+import type { AuthService } from '../services/auth.service.js';
+import type { HealthService } from '../services/health.service.js';
+import type { SessionService } from '../services/session.service.js';
 
-export interface Context {
-  deps: Deps;
-  /** A request-scoped database handle (its own EntityManager fork). */
+/** What procedures may call: the domain services, nothing below them (no ORM, repositories or hasher). */
+export interface Services {
+  auth: AuthService;
+  sessions: SessionService;
+  admin: AdminService;
+  health: HealthService;
+}
+
+/** What the cross-cutting middleware needs: logs, metrics, events, and the rate-limit counters. */
+export interface Observers {
+  logger: Logger;
+  metrics: Metrics;
+  events: SecurityEvents;
+  /** Undefined when rate limiting is off (RATE_LIMIT_ENABLED). */
+  rateLimits?: RateLimitStore;
+}
+
+/** Everything the tRPC layer is given, built once per app by the composition root. */
+export interface TrpcDependencies extends Observers {
+  services: Services;
+  /** A new request-scoped database handle (services run their statements and transactions on it). */
+  sql: () => Sql;
+}
+
+export interface Context extends Observers {
+  services: Services;
+  /** This request's database handle, passed through to the services. */
   sql: Sql;
   req: RequestInfo;
   authorization: string | undefined;
   res: Response;
 }
 
-export function contextFactory(deps: Deps) {
+export function contextFactory(d: TrpcDependencies) {
   return ({ req, res }: { req: Request; res: Response }): Context => ({
-    deps,
-    sql: deps.sql(),
+    services: d.services,
+    logger: d.logger,
+    metrics: d.metrics,
+    events: d.events,
+    rateLimits: d.rateLimits,
+    sql: d.sql(),
     req: {
       requestId: String(res.locals.requestId ?? ''),
       // Express resolves X-Forwarded-For only as far as TRUST_PROXY allows.

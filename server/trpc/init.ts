@@ -1,6 +1,6 @@
 import { initTRPC, type TRPC_ERROR_CODE_KEY, type TRPC_ERROR_CODE_NUMBER, type TRPCRouterBuilder } from '@trpc/server';
 import type { Context } from './context.js';
-import { describeError, type AppErrorData } from './error-formatter.js';
+import { toPublicError, type PublicErrorData } from '../public-error.js';
 
 /** Per-procedure settings read by middleware. */
 export interface Meta {
@@ -12,7 +12,7 @@ export interface Meta {
 export interface ErrorShape {
   code: TRPC_ERROR_CODE_NUMBER;
   message: string;
-  data: AppErrorData & { code: TRPC_ERROR_CODE_KEY; httpStatus: number; path: string | undefined };
+  data: PublicErrorData & { code: TRPC_ERROR_CODE_KEY; httpStatus: number; path: string | undefined };
 }
 
 const base = initTRPC
@@ -22,7 +22,7 @@ const base = initTRPC
     // No stack traces or internals in responses, in any environment.
     isDev: false,
     errorFormatter({ shape, error }): ErrorShape {
-      const { message, data } = describeError(error);
+      const { message, data } = toPublicError(error);
       return {
         code: shape.code,
         message,

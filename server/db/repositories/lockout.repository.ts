@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../sql.js';
+import type { RowOf } from '../row-types.js';
+import type { LoginThrottleSchema } from '../entities/login-throttle.entity.js';
 
 export interface LastLock {
   lockedAt: Date;
@@ -33,12 +35,12 @@ export class LockoutRepository {
   }
 }
 
-export interface ThrottleRow {
-  failed_attempts: number;
-  locked_until: Date | null;
-  last_locked_at: Date | null;
-  last_lock_seconds: number | null;
-}
+/** The counters of one unknown email's throttle (login_throttles). */
+export type ThrottleRow = Pick<
+  RowOf<typeof LoginThrottleSchema>,
+  'failed_attempts' | 'locked_until' | 'last_locked_at' | 'last_lock_seconds'
+>;
+
 
 /** Lockout state for emails with no account (see login-throttle.entity). */
 export class LoginThrottleRepository {

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../sql.js';
+import type { RowOf } from '../row-types.js';
+import type { MailOutboxSchema } from '../entities/mail-outbox.entity.js';
 
-export interface OutboxRow {
-  id: string;
-  template: string;
-  payload: string;
-  attempts: number;
-  created_at: Date;
-}
+/** A message due for delivery: the mail_outbox columns the worker reads. */
+export type OutboxRow = Pick<RowOf<typeof MailOutboxSchema>, 'id' | 'template' | 'payload' | 'attempts' | 'created_at'>;
+
 
 export class MailOutboxRepository {
   async enqueue(sql: Sql, template: string, encryptedPayload: string, now: Date): Promise<string> {

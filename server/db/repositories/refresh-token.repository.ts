@@ -1,21 +1,10 @@
 import type { Sql } from '../sql.js';
+import type { RowOf } from '../row-types.js';
+import type { RefreshTokenSchema } from '../entities/refresh-token.entity.js';
 
-export interface RefreshTokenRow {
-  id: string;
-  user_id: string;
-  family_id: string;
-  parent_id: string | null;
-  generation: number;
-  token_hash: string;
-  created_at: Date;
-  expires_at: Date;
-  family_expires_at: Date;
-  used_at: Date | null;
-  revoked_at: Date | null;
-  revoked_reason: string | null;
-  user_agent: string | null;
-  ip: string | null;
-}
+/** A refresh_tokens row as stored, derived from the entity. */
+export type RefreshTokenRow = RowOf<typeof RefreshTokenSchema>;
+
 
 export interface NewRefreshToken {
   id: string;
@@ -31,13 +20,9 @@ export interface NewRefreshToken {
   ip: string | null;
 }
 
-export interface SessionRow {
-  family_id: string;
-  created_at: Date;
-  last_used_at: Date;
-  user_agent: string | null;
-  ip: string | null;
-}
+/** One session (refresh family) as `sessions.list` shows it: its first token's columns and when it was last used. */
+export type SessionRow = Pick<RefreshTokenRow, 'family_id' | 'created_at' | 'user_agent' | 'ip'> & { last_used_at: Date };
+
 
 export class RefreshTokenRepository {
   async insert(sql: Sql, t: NewRefreshToken): Promise<void> {

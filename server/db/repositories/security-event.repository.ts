@@ -1,24 +1,29 @@
 import type { Sql } from '../sql.js';
+import type { RowOf } from '../row-types.js';
+import type { SecurityEventSchema } from '../entities/security-event.entity.js';
 
-export interface SecurityEventRow {
-  id: string;
-  event_type: string;
-  severity: string;
-  outcome: string;
-  user_id: string | null;
-  ip: string | null;
-  request_id: string | null;
-  trace_id: string | null;
-  details: Record<string, unknown>;
-  created_at: Date;
-}
+/** A security_events row as stored, derived from the entity. */
+export type SecurityEventRow = RowOf<typeof SecurityEventSchema>;
+
 
 export class SecurityEventRepository {
   async insert(sql: Sql, e: Omit<SecurityEventRow, 'created_at'> & { created_at: Date }): Promise<void> {
     await sql.all(
-      `insert into security_events (id, event_type, severity, outcome, user_id, ip, request_id, trace_id, details, created_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`,
-      [e.id, e.event_type, e.severity, e.outcome, e.user_id, e.ip, e.request_id, e.trace_id, JSON.stringify(e.details), e.created_at],
+      `insert into security_events (id, event_type, severity, outcome, user_id, ip, request_id, trace_id, user_agent, details, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`,
+      [
+        e.id,
+        e.event_type,
+        e.severity,
+        e.outcome,
+        e.user_id,
+        e.ip,
+        e.request_id,
+        e.trace_id,
+        e.user_agent,
+        JSON.stringify(e.details),
+        e.created_at,
+      ],
     );
   }
 

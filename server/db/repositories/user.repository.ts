@@ -1,24 +1,18 @@
 import type { Sql } from '../sql.js';
+import type { RowOf } from '../row-types.js';
+import type { UserSchema } from '../entities/user.entity.js';
 
-/** A users row as stored (snake_case columns). */
-export interface UserRow {
-  id: string;
-  email: string;
-  hashed_password: string;
-  full_name: string | null;
-  email_verified_at: Date | null;
-  is_active: boolean;
-  is_superuser: boolean;
-  failed_attempts: number;
-  locked_until: Date | null;
-  session_version: number;
-  password_changed_at: Date | null;
-  last_login_at: Date | null;
-  /** When the current failure streak last grew: a streak idle for a day is forgotten. */
-  last_failed_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A users row as stored (snake_case columns), derived from the entity. */
+export type UserRow = RowOf<typeof UserSchema>;
+
+/**
+ * The caller of an authenticated request: the columns requests need and
+ * nothing else (no password hash travels into the request context).
+ */
+export type SessionUser = Pick<
+  UserRow,
+  'id' | 'email' | 'full_name' | 'email_verified_at' | 'is_superuser' | 'session_version' | 'password_changed_at' | 'created_at'
+>;
 
 export class UserRepository {
   async findByEmail(sql: Sql, email: string): Promise<UserRow | undefined> {
@@ -52,9 +46,17 @@ export class UserRepository {
    * the user is active, the token's session_version is current, and its
    * session (refresh family) has a live token. Returns the user or nothing.
    */
-  async findForSession(sql: Sql, userId: string, sessionVersion: number, familyId: string, now: Date): Promise<UserRow | undefined> {
-    return sql.one<UserRow>(
-      `select u.* from users u
+  async findForSession(
+    sql: Sql,
+    userId: string,
+    sessionVersion: number,
+    familyId: string,
+    now: Date,
+  ): Promise<SessionUser | undefined> {
+    return sql.one<SessionUser>(
+      `select u.id, u.email, u.full_name, u.email_verified_at, u.is_superuser, u.session_version,
+              u.password_changed_at, u.created_at
+         from users u
         where u.id = ? and u.is_active and u.session_version = ?
           and exists (select 1 from refresh_tokens r
                        where r.family_id = ? and r.user_id = u.id and r.revoked_at is null

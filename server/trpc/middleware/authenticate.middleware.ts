@@ -7,7 +7,7 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
 export const authenticate = t.middleware(async ({ ctx, next }) => {
   const match = ctx.authorization ? BEARER.exec(ctx.authorization) : null;
   if (!match) throw new AppError('UNAUTHENTICATED');
-  const auth = await ctx.deps.sessions.authenticate(ctx.sql, match[1]!);
+  const auth = await ctx.services.sessions.authenticate(ctx.sql, match[1]!);
   return next({ ctx: { auth } });
 });
 

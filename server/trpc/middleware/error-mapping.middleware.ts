@@ -1,38 +1,35 @@
 import { TRPCError } from '@trpc/server';
-import { TRPC_CODE_OF } from '../../../shared/app-codes.js';
-import { AppError, isDatabaseUnavailable } from '../../errors.js';
+import { toPublicError } from '../../public-error.js';
 import { t } from '../init.js';
 
 /**
- * Turns AppErrors into the matching tRPC code (so the HTTP status is right),
- * a lost database into UNAVAILABLE, and logs unexpected errors without their
- * message (query builders put bound values, e.g. hashes, into it).
+ * Gives every failed call the tRPC code of its public error (so the HTTP
+ * status is right) and logs outages and bugs without their message (driver
+ * messages can hold SQL with bound values: hashes, emails).
  */
 export const errorMapping = t.middleware(async ({ ctx, next, path }) => {
   const result = await next();
   if (result.ok) return result;
   const error = result.error;
-  const cause = error.cause;
-  if (cause instanceof AppError) {
-    throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: cause.message, cause });
-  }
-  if (error.code === 'INTERNAL_SERVER_ERROR') {
-    const original = cause ?? error;
-    if (isDatabaseUnavailable(original)) {
-      ctx.deps.logger.warn({ msg: 'database unavailable', path, request_id: ctx.req.requestId });
-      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', cause: new AppError('UNAVAILABLE', { message: 'Service temporarily unavailable' }) });
-    }
-    const e = original as { name?: string; code?: string; stack?: string };
-    ctx.deps.logger.error({
+  const pub = toPublicError(error);
+  if (pub.log === 'database_unavailable') {
+    ctx.logger.warn({ msg: 'database unavailable', path, request_id: ctx.req.requestId });
+  } else if (pub.log === 'internal') {
+    const e = (error.cause ?? error) as { name?: string; code?: string; stack?: string };
+    ctx.logger.error({
       msg: 'unhandled error',
       path,
       request_id: ctx.req.requestId,
       err_name: e.name,
       err_code: e.code,
-      // Frames only: a driver error's message (the stack's first lines) can
-      // span several lines of SQL with bound values (hashes, emails).
-      stack: e.stack?.split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 7).join('\n'),
+      // Frames only: the first lines of a driver error's stack are its message.
+      stack: e.stack
+        ?.split('\n')
+        .filter((l) => /^\s+at /.test(l))
+        .slice(0, 7)
+        .join('\n'),
     });
   }
+  if (pub.trpcCode !== error.code) throw new TRPCError({ code: pub.trpcCode, message: pub.message, cause: error });
   return result;
 });

@@ -1,6 +1,6 @@
 import { defineTRPCLimiter, type MwFn } from '@trpc-limiter/core';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { Deps } from '../../deps.js';
+import type { Observers } from '../context.js';
 import { AppError } from '../../errors.js';
 import { ipKey } from '../../rate-limit/ip-key.js';
 import type { RateLimitStore } from '../../rate-limit/rate-limit-store.js';
@@ -83,7 +83,7 @@ function rateLimitKey(store: RateLimitStore, rule: string, ctx: Context, input: 
   return ctx.req.ip ? ipKey(ctx.req.ip) : 'unknown';
 }
 
-function buildLimiter(deps: Deps, store: RateLimitStore, rule: string): MwFn<typeof t> {
+function buildLimiter(deps: Observers, store: RateLimitStore, rule: string): MwFn<typeof t> {
   const [points, seconds] = store.rule(rule)!;
   let lastWarning = 0;
   return createFlexibleLimiter<typeof t>({
@@ -128,7 +128,7 @@ function buildLimiter(deps: Deps, store: RateLimitStore, rule: string): MwFn<typ
 // store (one per app instance), weakly: no module-level state outlives an app.
 const limitersByStore = new WeakMap<RateLimitStore, Map<string, MwFn<typeof t>>>();
 
-function limiterFor(deps: Deps, store: RateLimitStore, rule: string): MwFn<typeof t> {
+function limiterFor(deps: Observers, store: RateLimitStore, rule: string): MwFn<typeof t> {
   let byRule = limitersByStore.get(store);
   if (!byRule) limitersByStore.set(store, (byRule = new Map()));
   let mw = byRule.get(rule);
@@ -143,7 +143,7 @@ function limiterFor(deps: Deps, store: RateLimitStore, rule: string): MwFn<typeo
  */
 export const rateLimit = t.middleware(async (opts) => {
   const { ctx, meta, path } = opts;
-  const store = ctx.deps.rateLimits;
+  const store = ctx.rateLimits;
   if (!store) return opts.next();
   const rules = meta?.rateLimits ?? [DEFAULT_RULE];
   if (rules.length === 0) return opts.next();
@@ -158,7 +158,7 @@ export const rateLimit = t.middleware(async (opts) => {
   // Chain the rules: each limiter calls the next one, the last calls the procedure.
   const run = (i: number): ReturnType<typeof opts.next> => {
     if (i === applicable.length) return opts.next();
-    const mw = limiterFor(ctx.deps, store, applicable[i]!);
+    const mw = limiterFor(ctx, store, applicable[i]!);
     return mw({ ...opts, ctx: limiterCtx, input, next: (() => run(i + 1)) as typeof opts.next } as Parameters<typeof mw>[0]) as ReturnType<
       typeof opts.next
     >;

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { describeError } from '../error-formatter.js';
+import { toPublicError } from '../../public-error.js';
 import { t } from '../init.js';
 
 // The API's tracer is a proxy: it stays a no-op until otel/register.ts has
@@ -24,7 +24,7 @@ export const tracing = t.middleware(({ path, type, next }) =>
           const userId = (result.data as { user?: { id?: unknown } } | null | undefined)?.user?.id;
           if (typeof userId === 'string') span.setAttribute('enduser.id', userId);
         } else {
-          const { data } = describeError(result.error);
+          const { data } = toPublicError(result.error);
           span.setAttributes({ 'error.type': data.appCode, 'app.code': data.appCode, 'rpc.trpc.error_code': result.error.code });
           // The app code, not the message: messages are for clients.
           span.setStatus({ code: SpanStatusCode.ERROR, message: data.appCode });

@@ -15,34 +15,34 @@ const actorOf = (ctx: { auth: { user: { id: string } } }): AdminActor => ({ id: 
 const usersRouter = router({
   list: superuserProcedure
     .input(adminUsersListInput)
-    .query(({ ctx, input }) => ctx.deps.admin.listUsers(ctx.sql, actorOf(ctx), input ?? {}, ctx.req)),
+    .query(({ ctx, input }) => ctx.services.admin.listUsers(ctx.sql, actorOf(ctx), input ?? {}, ctx.req)),
 
   get: superuserProcedure
     .input(adminUserGetInput)
-    .query(({ ctx, input }) => ctx.deps.admin.getUser(ctx.sql, actorOf(ctx), input, ctx.req)),
+    .query(({ ctx, input }) => ctx.services.admin.getUser(ctx.sql, actorOf(ctx), input, ctx.req)),
 
   unlock: superuserProcedure.input(userIdInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.admin.unlock(ctx.sql, actorOf(ctx), input.userId, ctx.req);
+    await ctx.services.admin.unlock(ctx.sql, actorOf(ctx), input.userId, ctx.req);
     return { ok: true as const };
   }),
 
   setSuperuser: superuserProcedure.input(setSuperuserInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.admin.setSuperuser(ctx.sql, actorOf(ctx), input.userId, input.isSuperuser, ctx.req);
+    await ctx.services.admin.setSuperuser(ctx.sql, actorOf(ctx), input.userId, input.isSuperuser, ctx.req);
     return { ok: true as const };
   }),
 
   setActive: superuserProcedure.input(setActiveInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.admin.setActive(ctx.sql, actorOf(ctx), input.userId, input.isActive, ctx.req);
+    await ctx.services.admin.setActive(ctx.sql, actorOf(ctx), input.userId, input.isActive, ctx.req);
     return { ok: true as const };
   }),
 
   revokeSessions: superuserProcedure.input(userIdInput).mutation(async ({ ctx, input }) => {
-    const revoked = await ctx.deps.admin.revokeSessions(ctx.sql, actorOf(ctx), input.userId, ctx.req);
+    const revoked = await ctx.services.admin.revokeSessions(ctx.sql, actorOf(ctx), input.userId, ctx.req);
     return { revoked };
   }),
 
   forcePasswordReset: superuserProcedure.input(userIdInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.admin.forcePasswordReset(ctx.sql, actorOf(ctx), input.userId, ctx.req);
+    await ctx.services.admin.forcePasswordReset(ctx.sql, actorOf(ctx), input.userId, ctx.req);
     return { ok: true as const };
   }),
 });
@@ -50,7 +50,7 @@ const usersRouter = router({
 const securityEventsRouter = router({
   list: superuserProcedure
     .input(securityEventsListInput)
-    .query(({ ctx, input }) => ctx.deps.admin.listSecurityEvents(ctx.sql, actorOf(ctx), input ?? {}, ctx.req)),
+    .query(({ ctx, input }) => ctx.services.admin.listSecurityEvents(ctx.sql, actorOf(ctx), input ?? {}, ctx.req)),
 });
 
 export const adminRouter = router({

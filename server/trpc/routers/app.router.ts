@@ -4,7 +4,7 @@ import { authRouter } from './auth.router.js';
 import { sessionsRouter } from './sessions.router.js';
 
 export const appRouter = router({
-  health: publicProcedure.query(({ ctx }) => ctx.deps.health.check(ctx.sql)),
+  health: publicProcedure.query(({ ctx }) => ctx.services.health.check(ctx.sql)),
   auth: authRouter,
   sessions: sessionsRouter,
   admin: adminRouter,

@@ -14,29 +14,29 @@ export const authRouter = router({
   register: publicProcedure
     .meta({ rateLimits: ['register.ip'] })
     .input(registerInput)
-    .mutation(({ ctx, input }) => ctx.deps.auth.register(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.auth.register(ctx.sql, input, ctx.req)),
 
   verifyEmail: publicProcedure
     .input(verifyEmailInput)
-    .mutation(({ ctx, input }) => ctx.deps.auth.verifyEmail(ctx.sql, input.token, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.auth.verifyEmail(ctx.sql, input.token, ctx.req)),
 
   resendVerification: publicProcedure
     .meta({ rateLimits: ['reset.ip', 'reset.email'] })
     .input(emailOnlyInput)
-    .mutation(({ ctx, input }) => ctx.deps.auth.resendVerification(ctx.sql, input.email, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.auth.resendVerification(ctx.sql, input.email, ctx.req)),
 
   login: publicProcedure
     .meta({ rateLimits: ['login.ip', 'login.email'] })
     .input(loginInput)
-    .mutation(({ ctx, input }) => ctx.deps.auth.login(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.auth.login(ctx.sql, input, ctx.req)),
 
   refresh: publicProcedure
     .meta({ rateLimits: ['refresh.ip'] })
     .input(refreshInput)
-    .mutation(({ ctx, input }) => ctx.deps.sessions.refresh(ctx.sql, input.refreshToken, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.sessions.refresh(ctx.sql, input.refreshToken, ctx.req)),
 
   logout: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.sessions.logout(ctx.sql, input.refreshToken, ctx.req);
+    await ctx.services.sessions.logout(ctx.sql, input.refreshToken, ctx.req);
     return { ok: true as const };
   }),
 
@@ -44,15 +44,15 @@ export const authRouter = router({
 
   changePassword: userProcedure
     .input(changePasswordInput)
-    .mutation(({ ctx, input }) => ctx.deps.auth.changePassword(ctx.sql, ctx.auth.user.id, input, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.auth.changePassword(ctx.sql, ctx.auth.user.id, input, ctx.req)),
 
   requestPasswordReset: publicProcedure
     .meta({ rateLimits: ['reset.ip', 'reset.email'] })
     .input(emailOnlyInput)
-    .mutation(({ ctx, input }) => ctx.deps.auth.requestPasswordReset(ctx.sql, input.email, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.auth.requestPasswordReset(ctx.sql, input.email, ctx.req)),
 
   resetPassword: publicProcedure
     .meta({ rateLimits: ['reset.ip'] })
     .input(resetPasswordInput)
-    .mutation(({ ctx, input }) => ctx.deps.auth.resetPassword(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => ctx.services.auth.resetPassword(ctx.sql, input, ctx.req)),
 });

@@ -159,6 +159,7 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     publicUrl: config.publicUrl,
     emailVerificationRequired: config.emailVerificationRequired,
     hasher,
+    scrypt: config.scrypt,
     policy,
     keyring,
     users: repos.users,

@@ -11,7 +11,8 @@ import type { RequestInfo, SecurityEvents } from '../observability/security-even
 import type { Clock } from '../security/clock.js';
 import type { Keyring } from '../security/keyring.js';
 import { newEmailToken } from '../security/opaque-token.js';
-import type { PasswordHasher } from '../security/password-hasher.js';
+import type { PasswordHasher, ScryptParams } from '../security/password-hasher.js';
+import { weakerThan } from '../security/scrypt-params.js';
 import type { BackgroundTasks } from './background-tasks.js';
 import type { CredentialVerifier } from './credential-verifier.service.js';
 import { isStorableEmail, normaliseEmail } from './email-normaliser.js';
@@ -26,6 +27,8 @@ export interface AuthDeps {
   publicUrl: string;
   emailVerificationRequired: boolean;
   hasher: PasswordHasher;
+  /** The current hashing cost: stored hashes below it are re-hashed at login. */
+  scrypt: ScryptParams;
   policy: PasswordPolicy;
   keyring: Keyring;
   users: UserRepository;
@@ -148,8 +151,9 @@ export class AuthService {
       await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'email_not_verified' } });
       throw new AppError('EMAIL_NOT_VERIFIED');
     }
-    // Hashes made with older scrypt parameters are upgraded on the next login.
-    const newHash = this.d.hasher.needsRehash(u.hashed_password) ? await this.d.hasher.hash(input.password) : undefined;
+    // Hashes made with weaker scrypt parameters are upgraded on the next login; never downgraded.
+    const upgrade = this.d.hasher.needsRehash(u.hashed_password) && weakerThan(u.hashed_password, this.d.scrypt);
+    const newHash = upgrade ? await this.d.hasher.hash(input.password) : undefined;
     const result = await sql.tx(async (tx) => {
       // Time-of-check/time-of-use: a reset or password change may have
       // committed while scrypt ran. Re-read the row under a lock; if the

@@ -4,6 +4,7 @@ import type { Sql } from '../db/sql.js';
 import type { SecurityEventRepository } from '../db/repositories/security-event.repository.js';
 import type { Clock } from '../security/clock.js';
 import type { Logger } from './logger.js';
+import { ipKey } from '../rate-limit/ip-key.js';
 import { maskEmail } from './mask.js';
 import type { Metrics } from './metrics.js';
 
@@ -71,7 +72,9 @@ export class SecurityEvents {
   async emit(sql: Sql, req: RequestInfo, input: SecurityEventInput): Promise<void> {
     await this.write(sql, req, input);
     if (input.type === 'auth_failure' && req.ip) {
-      if (this.noteFailure(req.ip)) {
+      // Counted like the IP rate limits: IPv6 per /64, so rotating through
+      // the addresses of one subscriber's network is still one burst.
+      if (this.noteFailure(ipKey(req.ip))) {
         await this.write(sql, req, {
           type: 'auth_failure_burst',
           outcome: 'failure',

@@ -65,6 +65,11 @@ export class Sql {
     private readonly client?: pg.PoolClient,
   ) {}
 
+  /** True inside `tx` (or `pinned`): statements share one connection and, in `tx`, commit together. */
+  get bound(): boolean {
+    return this.client !== undefined;
+  }
+
   /**
    * Runs `hook` once the surrounding transaction commits (at once outside
    * one), e.g. to wake the mail worker only when the message is visible.

@@ -24,7 +24,9 @@ export type SecurityEventType =
   | 'password_reset_requested'
   | 'password_reset_completed'
   | 'rate_limit_exceeded'
-  | 'admin_action';
+  | 'admin_action'
+  | 'access_denied'
+  | 'revoked_token_used';
 
 /** Who and where: filled from the request by the tRPC context. */
 export interface RequestInfo {
@@ -42,7 +44,14 @@ export interface SecurityEventInput {
 }
 
 const ALERTS = new Set<SecurityEventType>(['account_lockout', 'refresh_token_reuse', 'auth_failure_burst']);
-const WARNINGS = new Set<SecurityEventType>(['auth_failure', 'rate_limit_exceeded', 'session_revoked', 'admin_action']);
+const WARNINGS = new Set<SecurityEventType>([
+  'auth_failure',
+  'rate_limit_exceeded',
+  'session_revoked',
+  'admin_action',
+  'access_denied',
+  'revoked_token_used',
+]);
 const BURST_THRESHOLD = 10;
 const USER_AGENT_MAX = 512;
 const BURST_WINDOW_MS = 60_000;
@@ -132,9 +141,13 @@ export class SecurityEvents {
         created_at: now,
       });
     } catch (err) {
-      // The log line above already carries the event; losing the row must not
-      // fail the request that caused it.
       this.deps.logger.error({ msg: 'security event not stored', event_type: input.type, err: (err as Error).message });
+      // Inside the action's transaction the failed insert has aborted it: the
+      // action must fail with its audit row rather than commit without it
+      // (PostgreSQL would turn the COMMIT into a silent rollback).
+      if (sql.bound) throw err;
+      // Outside one, the log line above already carries the event; losing the
+      // row must not fail the request that caused it.
     }
   }
 

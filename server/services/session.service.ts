@@ -188,7 +188,7 @@ export class SessionService {
    * Verifies an access token and checks, in one indexed query, that its user
    * is active, its session_version current and its session live.
    */
-  async authenticate(sql: Sql, accessToken: string): Promise<AuthenticatedUser> {
+  async authenticate(sql: Sql, accessToken: string, req?: RequestInfo): Promise<AuthenticatedUser> {
     let claims: AccessClaims;
     try {
       claims = await this.d.accessTokens.verify(accessToken);
@@ -197,8 +197,34 @@ export class SessionService {
       throw err;
     }
     const user = await this.d.users.findForSession(sql, claims.sub, claims.sv, claims.sid, this.d.clock.now());
-    if (!user) throw new AppError('UNAUTHENTICATED');
+    if (!user) {
+      // Signed by us, yet its session ended or its session_version is old: a
+      // stolen or leftover token in use. Audited once per session a minute,
+      // so a client retrying in a loop is one row, not a flood.
+      if (req && this.revokedUseNoted(claims.sid)) {
+        await this.d.events.emit(sql, req, {
+          type: 'revoked_token_used',
+          outcome: 'failure',
+          userId: claims.sub,
+          details: { session_id: claims.sid, token_id: claims.jti },
+        });
+      }
+      throw new AppError('UNAUTHENTICATED');
+    }
     return { user, claims };
+  }
+
+  private readonly revokedUses = new Map<string, number>();
+
+  /** True when this session's revoked-token use was not audited in the last minute (bounded memory). */
+  private revokedUseNoted(sessionId: string): boolean {
+    const now = this.d.clock.now().getTime();
+    const last = this.revokedUses.get(sessionId);
+    if (last !== undefined && now - last < 60_000) return false;
+    this.revokedUses.delete(sessionId);
+    this.revokedUses.set(sessionId, now);
+    if (this.revokedUses.size > 10_000) this.revokedUses.delete(this.revokedUses.keys().next().value!);
+    return true;
   }
 
   async list(sql: Sql, userId: string, currentSessionId: string): Promise<SessionInfo[]> {

@@ -24,6 +24,9 @@ export interface NewRefreshToken {
 export type SessionRow = Pick<RefreshTokenRow, 'family_id' | 'created_at' | 'user_agent' | 'ip'> & { last_used_at: Date };
 
 
+/** Enough for any chain of rotations in flight while a revocation runs; each pass is one indexed update. */
+const MAX_REVOKE_PASSES = 10;
+
 export class RefreshTokenRepository {
   async insert(sql: Sql, t: NewRefreshToken): Promise<void> {
     await sql.all(
@@ -71,26 +74,42 @@ export class RefreshTokenRepository {
     await sql.all('delete from refresh_tokens where family_id = ? and generation > 0 and generation < ?', [familyId, usedGeneration]);
   }
 
-  /** Revokes every not-yet-revoked token of one family; returns whether any was live. */
+  /**
+   * Revokes every not-yet-revoked token of one family; returns whether any
+   * was live. Repeated until a pass finds nothing left: a rotation that
+   * committed while a pass waited on its row lock inserted a successor that
+   * pass could not see (READ COMMITTED), and the next pass's fresh snapshot
+   * does. Without it a refresh racing a logout left a live token behind.
+   */
   async revokeFamily(sql: Sql, familyId: string, reason: string, now: Date): Promise<boolean> {
-    const rows = await sql.all<{ live: boolean }>(
-      `update refresh_tokens set revoked_at = ?, revoked_reason = ?
-        where family_id = ? and revoked_at is null
-        returning (used_at is null and expires_at > ?) as live`,
-      [now, reason, familyId, now],
-    );
-    return rows.some((r) => r.live);
+    let live = false;
+    for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+      const rows = await sql.all<{ live: boolean }>(
+        `update refresh_tokens set revoked_at = ?, revoked_reason = ?
+          where family_id = ? and revoked_at is null
+          returning (used_at is null and expires_at > ?) as live`,
+        [now, reason, familyId, now],
+      );
+      live ||= rows.some((r) => r.live);
+      if (rows.length === 0) break;
+    }
+    return live;
   }
 
-  /** Revokes every live session of a user (optionally but one); returns sessions ended. */
+  /** Revokes every live session of a user (optionally but one), in passes like revokeFamily; returns sessions ended. */
   async revokeAllForUser(sql: Sql, userId: string, reason: string, now: Date, exceptFamilyId?: string): Promise<number> {
-    const rows = await sql.all<{ family_id: string; live: boolean }>(
-      `update refresh_tokens set revoked_at = ?, revoked_reason = ?
-        where user_id = ? and revoked_at is null and (?::uuid is null or family_id <> ?::uuid)
-        returning family_id, (used_at is null and expires_at > ?) as live`,
-      [now, reason, userId, exceptFamilyId ?? null, exceptFamilyId ?? null, now],
-    );
-    return new Set(rows.filter((r) => r.live).map((r) => r.family_id)).size;
+    const ended = new Set<string>();
+    for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+      const rows = await sql.all<{ family_id: string; live: boolean }>(
+        `update refresh_tokens set revoked_at = ?, revoked_reason = ?
+          where user_id = ? and revoked_at is null and (?::uuid is null or family_id <> ?::uuid)
+          returning family_id, (used_at is null and expires_at > ?) as live`,
+        [now, reason, userId, exceptFamilyId ?? null, exceptFamilyId ?? null, now],
+      );
+      for (const r of rows) if (r.live) ended.add(r.family_id);
+      if (rows.length === 0) break;
+    }
+    return ended.size;
   }
 
   /** Live sessions of a user: one row per family with a live token. */

@@ -40,12 +40,33 @@ function connectionLost(err: unknown): boolean {
   return !(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code));
 }
 
+/**
+ * The pool listens for errors only on idle connections. A checked-out one
+ * whose server goes away between two statements (a killed database, a
+ * failover) emits 'error' with nobody listening, which crashes the process.
+ * While checked out it has this listener instead; the error is remembered
+ * and the connection is destroyed, not reused, on release.
+ */
+const lostWhileCheckedOut = new WeakMap<pg.PoolClient, unknown>();
+const listeners = new WeakMap<pg.PoolClient, (err: unknown) => void>();
+
 async function acquire(pool: Pool): Promise<pg.PoolClient> {
+  let client: pg.PoolClient;
   try {
-    return await pool.connect();
+    client = await pool.connect();
   } catch (err) {
     throw new DatabaseUnavailableError(err);
   }
+  const onError = (err: unknown) => lostWhileCheckedOut.set(client, err);
+  listeners.set(client, onError);
+  client.on('error', onError);
+  return client;
+}
+
+function release(client: pg.PoolClient, broken: unknown): void {
+  const onError = listeners.get(client);
+  if (onError) client.removeListener('error', onError);
+  client.release((broken ?? lostWhileCheckedOut.get(client)) as Error | undefined);
 }
 
 async function run(client: pg.PoolClient, query: { name?: string; text: string; values?: unknown[] }) {
@@ -91,7 +112,7 @@ export class Sql {
       throw err;
     } finally {
       // A connection that failed below SQL is not handed to the next caller.
-      c.release(broken as Error | undefined);
+      release(c, broken);
     }
   }
 
@@ -116,7 +137,7 @@ export class Sql {
       throw err;
     } finally {
       // Dropped rather than reused when it failed below SQL: session state (a lock) dies with it.
-      c.release(broken as Error | undefined);
+      release(c, broken);
     }
   }
 
@@ -137,7 +158,7 @@ export class Sql {
       else await c.query('rollback').catch((e: unknown) => (broken = e));
       throw err;
     } finally {
-      c.release(broken as Error | undefined);
+      release(c, broken);
     }
   }
 }

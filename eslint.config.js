@@ -1,11 +1,14 @@
 // Lint rules that keep the layering of docs/architecture.md honest: each
-// folder may import only what its row in the table allows.
+// folder may import only what its row in the table allows. Patterns use `**/`
+// so a file in a subfolder is held to the same rule as its parent.
 import tseslint from 'typescript-eslint';
 
-const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+const restrict = (message, group, extra = {}) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group, message, ...extra }] }],
+});
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'client/dist/**', '.data/**', '.bench/**', 'migrations/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'client/dist/**', '.data/**', '.bench/**', 'bench/peers/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],
@@ -17,38 +20,72 @@ export default tseslint.config(
   },
   {
     files: ['shared/**/*.ts'],
-    rules: restrict([{ group: ['node:*', 'express', '@trpc/*', '@mikro-orm/*', '../server/*', '../client/*'], message: 'shared/ is browser-safe: zod only.' }]),
+    rules: restrict('shared/ is browser-safe: zod only.', ['node:*', 'express', '@trpc/*', '@mikro-orm/*', '**/server/**', '**/client/**']),
   },
   {
     files: ['server/config/**/*.ts'],
-    rules: restrict([{ group: ['../db/*', '../services/*', '../trpc/*', '../http/*', '../security/*', '../email/*'], message: 'config reads the environment only.' }]),
+    rules: restrict('config reads the environment only.', [
+      '**/db/**', '**/services/**', '**/trpc/**', '**/http/**', '**/security/**', '**/email/**', '**/rate-limit/**',
+    ]),
   },
   {
     files: ['server/security/**/*.ts'],
-    rules: restrict([{ group: ['../db/*', '../services/*', '../trpc/*', '../http/*', 'express', '@mikro-orm/*'], message: 'security primitives touch no database or transport.' }]),
+    rules: restrict('security primitives touch no database or transport.', [
+      '**/db/**', '**/services/**', '**/trpc/**', '**/http/**', '**/email/**', 'express', '@mikro-orm/*',
+    ]),
   },
   {
     files: ['server/db/**/*.ts'],
-    rules: restrict([{ group: ['../services/*', '../../services/*', '../trpc/*', '../../trpc/*', '../http/*', '../../http/*', 'express', '@trpc/*'], message: 'db/ knows nothing of services or transports.' }]),
+    rules: restrict('db/ knows nothing of services or transports.', [
+      '**/services/**', '**/trpc/**', '**/http/**', '**/email/**', '**/rate-limit/**', 'express', '@trpc/*',
+    ]),
   },
   {
     files: ['server/services/**/*.ts'],
-    rules: restrict([{ group: ['../trpc/*', '../http/*', 'express', '@trpc/*'], message: 'services are transport-free.' }]),
+    rules: restrict('services are transport-free.', ['**/trpc/**', '**/http/**', '**/cli/**', 'express', '@trpc/*']),
   },
   {
     files: ['server/trpc/**/*.ts'],
-    rules: restrict([{ group: ['**/db/entities/*', '**/db/repositories/*', 'express'], allowTypeImports: true, message: 'tRPC layer calls services, never repositories.' }]),
+    rules: restrict('the tRPC layer calls services, never repositories or entities.', [
+      '**/db/entities/**', '**/db/repositories/**', '**/db/pool*', 'express', '@mikro-orm/*',
+    ], { allowTypeImports: true }),
   },
   {
     files: ['server/http/**/*.ts'],
-    rules: restrict([{ group: ['**/db/repositories/*', '**/trpc/routers/*'], message: 'HTTP routes call services.' }]),
+    rules: restrict('HTTP routes call services.', [
+      '**/db/entities/**', '**/db/repositories/**', '**/trpc/routers/**', '@mikro-orm/*',
+    ], { allowTypeImports: true }),
+  },
+  {
+    files: ['server/email/**/*.ts', 'server/observability/**/*.ts'],
+    rules: restrict('email and observability sit below the services and know no transport.', [
+      '**/services/**', '**/trpc/**', '**/http/**', '**/cli/**', 'express', '@trpc/*',
+    ]),
+  },
+  {
+    files: ['server/rate-limit/**/*.ts'],
+    rules: restrict('rate-limit stores import config types and security only.', [
+      '**/services/**', '**/trpc/**', '**/http/**', '**/db/**', '**/email/**', '**/cli/**', 'express',
+    ]),
+  },
+  {
+    files: ['server/cli/**/*.ts'],
+    rules: restrict('the CLI calls services through deps.ts, like the admin API.', [
+      '**/db/entities/**', '**/db/repositories/**', '**/trpc/**', '**/http/**',
+    ], { allowTypeImports: true }),
+  },
+  {
+    files: ['migrations/**/*.ts'],
+    rules: restrict('a migration is frozen SQL: it never imports the entities or the app.', [
+      '**/server/**', '**/shared/**', '@mikro-orm/core', '@mikro-orm/postgresql',
+    ]),
   },
   {
     files: ['otel/**/*.ts'],
-    rules: restrict([{ group: ['../server/*', '../shared/*'], message: 'otel/ loads before the app and imports none of it.' }]),
+    rules: restrict('otel/ loads before the app and imports none of it.', ['../server/**', '../shared/**']),
   },
   {
     files: ['client/src/**/*.ts'],
-    rules: restrict([{ group: ['../../server/*', '../../server/**', 'node:*'], allowTypeImports: true, message: 'the client imports the server only as types.' }]),
+    rules: restrict('the client imports the server only as types.', ['../../server/**', '../server/**', 'node:*'], { allowTypeImports: true }),
   },
 );

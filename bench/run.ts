@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the performance instrument (SPEC section 11, issue 6).
+ * `npm run bench`: the performance instrument (docs/performance.md).
  *
  * Builds the service, starts it from dist/ as production does (telemetry SDK
  * preloaded, exporting to a local sink), on an embedded PostgreSQL of its

@@ -28,6 +28,7 @@ import { CredentialVerifier } from './services/credential-verifier.service.js';
 import { HealthService } from './services/health.service.js';
 import { MaintenanceService } from './services/maintenance.service.js';
 import { PasswordPolicy } from './services/password-policy.js';
+import { normaliseEmail } from './services/email-normaliser.js';
 import { SessionService } from './services/session.service.js';
 
 /** Everything the app needs, built once; tests build the same graph with overrides. */
@@ -190,7 +191,7 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     ? new RateLimitStore({
         rules: config.rateLimits,
         kind: config.rateLimitStore,
-        secretKey: config.secretKey,
+        emailKey: (email) => keyring.lookupDigest('rate-limit-email', normaliseEmail(email)),
         databaseUrl: o.rateLimitStoreUrl ?? database.url,
       })
     : undefined;

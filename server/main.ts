@@ -1,4 +1,4 @@
-import 'dotenv/config';
+import './config/env-file.js';
 import cluster from 'node:cluster';
 import { clusterRefusal, superviseWorkers } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';

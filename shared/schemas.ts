@@ -20,7 +20,7 @@ export const emailSchema = z
   .regex(NO_CONTROL_CHARS, 'must not contain control characters')
   .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
 
-// 256 characters is the policy's maximum, but SPEC 6 makes every length
+// 256 characters is the policy's maximum, but the API makes every length
 // refusal WEAK_PASSWORD/too_long, so the input schema only caps memory: the
 // 64 KiB request body limit already bounds it, and the policy refuses
 // anything over 256 before a new password is hashed.

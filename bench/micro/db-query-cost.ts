@@ -1,8 +1,8 @@
 /**
- * Micro-benchmark: client-side CPU of the per-call session check (SPEC
- * section 5, UserRepository.findForSession) through the service's `Sql`
- * helper (MikroORM -> knex -> pg, parameters inlined client-side) against
- * plain `pg` with a parameterised and with a named (prepared) statement.
+ * Micro-benchmark: client-side CPU of the per-call session check
+ * (UserRepository.findForSession) through the service's `Sql` helper (named
+ * prepared statements on its pg pool) against plain `pg` with a
+ * parameterised and with a named (prepared) statement.
  * CPU per query (process.cpuUsage) holds up on a busy machine much better
  * than wall time does, so this is the figure to compare.
  *
@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../server/db/embedded-postgres.js';
 import { initOrm, migrateUp } from '../../server/db/orm.js';

@@ -1,7 +1,8 @@
 import type { AccessClaims } from '../../shared/dto.js';
 import type { FetchLike } from './auth-client.js';
-import { TokenVerificationError } from './errors.js';
-import { base64urlDecode, paserkPublicKeyBytes, parseV4Public, signedBytes } from './paseto-v4.js';
+import { ClaimValidationError, InspectFooter, PublicProtocol } from 'paseto';
+import { ImportPublicKeyFactory, VerifyFactory, type PublicKey } from 'paseto/v4/public';
+import { TokenVerificationError, type TokenVerificationReason } from './errors.js';
 
 /** One entry of `GET /.well-known/paseto-keys`. */
 export interface PasetoPublicKey {
@@ -36,6 +37,13 @@ export interface RemoteKeysOptions extends CommonOptions {
    * into a request to the service.
    */
   unknownKidCooldownSeconds?: number;
+  /**
+   * After a failed key fetch (service down), the next attempt waits this long,
+   * doubling per failure up to 60 s (default 1 s), so a verifier that has no
+   * keys yet does not send one request per verification to a service that is
+   * already struggling. Verifications in between fail with `keys_unavailable`.
+   */
+  fetchRetrySeconds?: number;
 }
 
 export interface StaticKeysOptions extends CommonOptions {
@@ -61,19 +69,22 @@ export interface TokenVerifier {
 
 const MAX_TOKEN_LENGTH = 8192;
 const MAX_FOOTER_BYTES = 1024;
-const ED25519 = { name: 'Ed25519' } as const;
+const MAX_FETCH_BACKOFF_MS = 60_000;
 
-type KeyMap = Map<string, CryptoKey>;
+// The maintained PASETO implementation (WebCrypto Ed25519: Node >= 20, browsers, Deno, Bun, workers),
+// bundled into both builds of this package; only v4.public verification and PASERK import are used.
+const v4 = new PublicProtocol(VerifyFactory, ImportPublicKeyFactory);
+
+type KeyMap = Map<string, PublicKey>;
 
 async function importKeys(list: readonly PasetoPublicKey[]): Promise<KeyMap> {
   const map: KeyMap = new Map();
   for (const k of list) {
-    const raw = typeof k?.kid === 'string' && typeof k.paserk === 'string' ? paserkPublicKeyBytes(k.paserk) : null;
-    if (!raw) continue; // another key type: not ours to use
+    if (typeof k?.kid !== 'string' || typeof k.paserk !== 'string' || !k.paserk.startsWith('k4.public.')) continue;
     try {
-      map.set(k.kid, await crypto.subtle.importKey('raw', raw, ED25519, false, ['verify']));
+      map.set(k.kid, await v4.ImportPublicKey(k.paserk as `k4.public.${string}`));
     } catch {
-      // not a valid Ed25519 point: skip it, keep the others
+      // not a valid Ed25519 key: skip it, keep the others
     }
   }
   return map;
@@ -85,6 +96,8 @@ class RemoteKeys {
   private fetchedAt = 0;
   private lastUnknownFetch = -Infinity;
   private loading: Promise<KeyMap> | null = null;
+  private failures = 0;
+  private retryAt = -Infinity;
 
   constructor(
     private readonly opts: RemoteKeysOptions,
@@ -92,6 +105,7 @@ class RemoteKeys {
   ) {}
 
   private load(): Promise<KeyMap> {
+    if (this.now() < this.retryAt) return Promise.reject(new Error('key fetch backing off after a failure'));
     this.loading ??= (async () => {
       try {
         const url = `${this.opts.url.replace(/\/+$/, '')}/.well-known/paseto-keys`;
@@ -103,7 +117,13 @@ class RemoteKeys {
         if (!Array.isArray(body?.keys)) throw new Error(`GET ${url}: no keys array`);
         this.keys = await importKeys(body.keys as PasetoPublicKey[]);
         this.fetchedAt = this.now();
+        this.failures = 0;
         return this.keys;
+      } catch (err) {
+        const baseMs = (this.opts.fetchRetrySeconds ?? 1) * 1000;
+        this.retryAt = this.now() + Math.min(baseMs * 2 ** this.failures, MAX_FETCH_BACKOFF_MS);
+        this.failures++;
+        throw err;
       } finally {
         this.loading = null;
       }
@@ -123,7 +143,7 @@ class RemoteKeys {
     }
   }
 
-  async get(kid: string): Promise<CryptoKey | undefined> {
+  async get(kid: string): Promise<PublicKey | undefined> {
     const known = (await this.current()).get(kid);
     if (known) return known;
     const cooldownMs = (this.opts.unknownKidCooldownSeconds ?? 10) * 1000;
@@ -139,7 +159,13 @@ class RemoteKeys {
   }
 }
 
-function readFooterKid(footer: Uint8Array): string | null {
+function footerKid(token: string): string | null {
+  let footer: Uint8Array;
+  try {
+    footer = InspectFooter(token);
+  } catch {
+    return null;
+  }
   if (footer.length === 0 || footer.length > MAX_FOOTER_BYTES) return null;
   try {
     const parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(footer)) as { kid?: unknown };
@@ -149,32 +175,27 @@ function readFooterKid(footer: Uint8Array): string | null {
   }
 }
 
-function readClaims(message: Uint8Array): AccessClaims | null {
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(message)) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-  if (typeof c !== 'object' || c === null || Array.isArray(c)) return null;
+/** The claims this service puts in every access token, with their types. */
+function wellFormed(c: Record<string, unknown>): c is Record<string, unknown> & AccessClaims {
   const strings = ['sub', 'sid', 'iss', 'aud', 'iat', 'exp', 'jti'] as const;
-  if (strings.some((k) => typeof c[k] !== 'string')) return null;
-  if (typeof c.sv !== 'number' || typeof c.adm !== 'boolean') return null;
-  if (c.nbf !== undefined && typeof c.nbf !== 'string') return null;
-  return c as unknown as AccessClaims;
+  if (strings.some((k) => typeof c[k] !== 'string')) return false;
+  return typeof c.sv === 'number' && typeof c.adm === 'boolean';
 }
 
-/** RFC 3339 time in ms; NaN when absent or unparsable. */
-function time(value: unknown): number {
-  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : NaN;
-}
+const REASON_OF_CLAIM: Record<string, TokenVerificationReason> = {
+  exp: 'expired',
+  iat: 'not_yet_valid',
+  nbf: 'not_yet_valid',
+  iss: 'wrong_issuer',
+  aud: 'wrong_audience',
+};
 
 /**
  * Creates a verifier for secure-auth access tokens, for services that
  * accept them without calling secure-auth on every request. Keys are
  * fetched from `/.well-known/paseto-keys` and cached, or given with `keys`.
- * Verification uses WebCrypto Ed25519 (Node >= 20, current browsers, Deno,
- * Bun, workers).
+ * Verification uses the `paseto` package (WebCrypto Ed25519: Node >= 20,
+ * current browsers, Deno, Bun, workers), bundled into this package.
  *
  * @example
  * ```ts
@@ -202,7 +223,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const now = () => (options.now ? options.now() : new Date()).getTime();
   const toleranceMs = Math.min(Math.max(options.clockToleranceSeconds ?? 60, 0), 300) * 1000;
   const audience = options.audience ?? 'secure-auth';
-  const keyFor: (kid: string) => Promise<CryptoKey | undefined> =
+  const keyFor: (kid: string) => Promise<PublicKey | undefined> =
     'keys' in options
       ? (() => {
           const imported = importKeys(options.keys);
@@ -212,31 +233,31 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   return {
     async verify(token: string): Promise<AccessClaims> {
-      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new TokenVerificationError('malformed');
-      const parsed = parseV4Public(token);
-      const kid = parsed && readFooterKid(parsed.footer);
-      if (!parsed || !kid) throw new TokenVerificationError('malformed');
-
+      // v4.public only: no algorithm confusion with v4.local or other versions.
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !token.startsWith('v4.public.')) {
+        throw new TokenVerificationError('malformed');
+      }
+      const kid = footerKid(token);
+      if (!kid) throw new TokenVerificationError('malformed');
       const key = await keyFor(kid);
       if (!key) throw new TokenVerificationError('unknown_key');
-      const valid = await crypto.subtle.verify(ED25519, key, parsed.signature, signedBytes(parsed));
-      if (!valid) throw new TokenVerificationError('invalid_signature');
-
-      // Only signed bytes are parsed as claims.
-      const claims = readClaims(parsed.message);
-      if (!claims) throw new TokenVerificationError('invalid_claims');
-      const t = now();
-      const exp = time(claims.exp);
-      const iat = time(claims.iat);
-      const rawNbf = (claims as { nbf?: unknown }).nbf;
-      const nbf = rawNbf === undefined ? -Infinity : time(rawNbf);
-      if (Number.isNaN(exp) || Number.isNaN(iat) || Number.isNaN(nbf)) throw new TokenVerificationError('invalid_claims');
-      if (t - toleranceMs >= exp) throw new TokenVerificationError('expired');
-      if (t + toleranceMs < iat || t + toleranceMs < nbf) throw new TokenVerificationError('not_yet_valid');
-      if (options.issuer !== undefined && claims.iss !== options.issuer) throw new TokenVerificationError('wrong_issuer');
-      if (claims.aud !== audience) throw new TokenVerificationError('wrong_audience');
+      let claims: Record<string, unknown>;
+      try {
+        ({ claims } = await v4.Verify(key, token, {
+          audience,
+          ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+          clockTolerance: toleranceMs / 1000,
+          now: new Date(now()),
+          requiredClaims: ['sub', 'sid', 'sv', 'iat', 'jti'],
+        }));
+      } catch (err) {
+        if (err instanceof ClaimValidationError) {
+          throw new TokenVerificationError(REASON_OF_CLAIM[err.claim ?? ''] ?? 'invalid_claims', { cause: err });
+        }
+        throw new TokenVerificationError('invalid_signature', { cause: err });
+      }
+      if (!wellFormed(claims)) throw new TokenVerificationError('invalid_claims');
       return claims;
     },
   };
 }
-

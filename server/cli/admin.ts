@@ -1,5 +1,5 @@
 /**
- * The operator CLI (SPEC section 9): `npm run admin -- <command> ...`, or
+ * The operator CLI (docs/runbook.md): `npm run admin -- <command> ...`, or
  * `node dist/server/cli/admin.js <command> ...` in a production image.
  */
 import { AppError } from '../errors.js';

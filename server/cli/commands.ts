@@ -10,7 +10,7 @@ import { readPassword } from './password-input.js';
 import { CliError, cliActorLabel, EXIT_USAGE, openRuntime, type CliRuntime } from './runtime.js';
 
 /**
- * The operator commands of SPEC section 9. Each one resolves the email, calls
+ * The operator commands (docs/runbook.md lists them). Each one resolves the email, calls
  * the same AdminService method the admin API calls (one implementation of
  * unlock, revoke, reset ...), and prints what it did in one or two lines.
  */
@@ -124,9 +124,12 @@ lockouts rows released by this operator (cli:<os user>). The lockout history
 is kept, so the next lockout within 24 h still lasts twice as long.
 Writes account_unlocked and admin_action security events.`,
     async (rt, user, io) => {
-      const { wasLocked, released } = await rt.deps.admin.unlock(rt.deps.sql(), cliActor(), user.id, cliRequest());
-      const lock = wasLocked ? `lock cleared (was locked until ${user.locked_until!.toISOString()})` : 'was not locked';
-      io.out(`unlocked ${user.email}: ${lock}, ${plural(released, 'lockout')} released, failed attempts reset (were ${user.failed_attempts})`);
+      const done = await rt.deps.admin.unlock(rt.deps.sql(), cliActor(), user.id, cliRequest());
+      const lock = done.lockedUntil ? `lock cleared (was locked until ${done.lockedUntil.toISOString()})` : 'was not locked';
+      io.out(
+        `unlocked ${user.email}: ${lock}, ${plural(done.released, 'lockout')} released, ` +
+          `failed attempts reset (were ${done.failedAttempts})`,
+      );
     },
   ),
   userCommand(

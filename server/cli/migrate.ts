@@ -1,7 +1,7 @@
 /**
  * `npm run migrate` (sources) and `npm run migrate:prod` /
  * `node dist/server/cli/migrate.js` (compiled; the release job): applies
- * pending migrations to the database of SPEC section 2 and prints their names.
+ * pending migrations to the service's database (DATABASE_URL, else the embedded one) and prints their names.
  */
 import { runMigrations } from './migrate-command.js';
 import { CliError, safeDbMessage } from './runtime.js';

@@ -19,9 +19,9 @@ export async function readPassword(
     if (line === '') throw new CliError('no password on stdin (expected it on the first line)');
     return line;
   }
-  const first = await promptHidden(stdin, prompt, 'Password: ');
+  const first = await promptHidden(stdin, prompt, 'Password');
   if (first === '') throw new CliError('no password entered');
-  const second = await promptHidden(stdin, prompt, 'Repeat password: ');
+  const second = await promptHidden(stdin, prompt, 'Repeat password');
   if (first !== second) throw new CliError('the passwords did not match');
   return first;
 }
@@ -53,31 +53,19 @@ export function readFirstLine(stdin: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** A terminal prompt in raw mode: nothing is echoed; backspace and Ctrl-C work. */
-function promptHidden(stdin: NodeJS.ReadStream, out: NodeJS.WriteStream, label: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    out.write(label);
-    let value = '';
-    stdin.setRawMode(true);
-    stdin.setEncoding('utf8');
-    const finish = (err?: Error) => {
-      stdin.setRawMode(false);
-      stdin.removeListener('data', onData);
-      stdin.pause();
-      out.write('\n');
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
-        if (ch === '\u0003') return finish(new CliError('cancelled', 130));
-        if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
-        else if (ch >= ' ') value += ch;
-        if (value.length > MAX_LINE_BYTES) return finish(new CliError('the password is too long'));
-      }
-    };
-    stdin.on('data', onData);
-    stdin.resume();
-  });
+/**
+ * A terminal prompt without echo, by @inquirer/password: it handles cursor and
+ * function keys (a hand-rolled raw-mode reader typed arrow keys into the
+ * password as escape sequences). Ctrl-C cancels with exit code 130.
+ */
+async function promptHidden(stdin: NodeJS.ReadStream, out: NodeJS.WriteStream, label: string): Promise<string> {
+  const { default: password } = await import('@inquirer/password');
+  try {
+    const value = await password({ message: label, mask: false }, { input: stdin, output: out });
+    if (value.length > MAX_LINE_BYTES) throw new CliError('the password is too long');
+    return value;
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ExitPromptError') throw new CliError('cancelled', 130);
+    throw err;
+  }
 }

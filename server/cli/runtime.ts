@@ -1,4 +1,4 @@
-import 'dotenv/config';
+import '../config/env-file.js';
 import os from 'node:os';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import type { Deps } from '../deps.js';
@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 
 /**
  * What every CLI command needs: the validated configuration, the database
- * the service uses (SPEC section 2), and the same object graph as the
+ * the service uses (DATABASE_URL, else the embedded one; see the README), and the same object graph as the
  * server, so the CLI runs the very services the admin API runs.
  */
 
@@ -96,7 +96,7 @@ export async function openRuntime(opts: { verbose: boolean; note: (line: string)
   const db = await resolveCliDatabase(config, opts.note);
   try {
     // Loaded here, not at the top: `--help` and usage errors answer at once.
-    const [{ applyMigrations, pendingMigrations }, { buildDeps }] = await Promise.all([
+    const [{ applyMigrations, pendingMigrations, SchemaBehindError }, { buildDeps }] = await Promise.all([
       import('../migrations.js'),
       import('../deps.js'),
     ]);
@@ -105,9 +105,7 @@ export async function openRuntime(opts: { verbose: boolean; note: (line: string)
     });
     if (pending.length > 0) {
       if (!db.owned) {
-        throw new CliError(
-          `the database schema is behind (${pending.length} pending migration${pending.length > 1 ? 's' : ''}: ${pending.join(', ')}); run \`npm run migrate\` first`,
-        );
+        throw new CliError(new SchemaBehindError(pending, 'run `npm run migrate` first').message);
       }
       // A dev database this command started itself: do what `npm start` would.
       await applyMigrations(db.url);

@@ -22,12 +22,12 @@ export interface OutboxWorkerOptions {
   /** First retry delay (s); doubles per attempt up to maxBackoff. */
   firstRetrySeconds?: number;
   maxBackoffSeconds?: number;
-  /** Give up after this long since enqueue (s): SPEC asks for at least 24 h. */
+  /** Give up after this long since enqueue (s): the service promises at least 24 h. */
   giveUpAfterSeconds?: number;
 }
 
 /**
- * SPEC 7: a failed send is retried with backoff, the first retry within 10 s,
+ * A failed send is retried with backoff, the first retry within 10 s,
  * for at least 24 h. Here: 5 s, doubling to at most 15 min, for 48 h.
  */
 export interface RetryPolicy {

@@ -1,4 +1,4 @@
-/** The messages of SPEC section 7. Plain text: nothing to render, nothing to inject. */
+/** The messages the service sends (docs/runbook.md, email). Plain text: nothing to render, nothing to inject. */
 
 export interface MailMessage {
   to: string;

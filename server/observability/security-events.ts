@@ -68,7 +68,7 @@ export class SecurityEvents {
   // dropped past BURST_TRACK_MAX (no unbounded memory under a spray attack).
   private readonly failuresByIp = new Map<string, number[]>();
 
-  // SPEC 8 promises one line per event: the audit trail is written at info
+  // docs/security-events.md promises one line per event: the audit trail is written at info
   // even when LOG_LEVEL=warn quietens request logs (only 'silent' mutes it).
   private readonly out: Logger;
 

@@ -1,3 +1,5 @@
+import { withTimeout } from '../timeout.js';
+
 /**
  * The server's side of telemetry, API only: otel/register.ts (loaded before
  * the app with --import) owns the SDK and leaves a shutdown hook on
@@ -10,12 +12,6 @@ const SHUTDOWN = Symbol.for('secure-auth.telemetry.shutdown');
 export async function flushTelemetry(timeoutMs = 5_000): Promise<void> {
   const hook = (globalThis as Record<symbol, unknown>)[SHUTDOWN];
   if (typeof hook !== 'function') return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.resolve((hook as () => Promise<void>)()).catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  const flush = Promise.resolve((hook as () => Promise<void>)());
+  await withTimeout(flush, timeoutMs, 'telemetry flush').catch(() => undefined);
 }

@@ -1,11 +1,9 @@
-import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitRule } from '../config/config.js';
-import { deriveKey } from '../security/keyring.js';
-import { normaliseEmail } from '../services/email-normaliser.js';
+import { withTimeout } from '../timeout.js';
 
-/** The table RateLimiterPostgres keeps its counters in (one row per rule and key). */
+/** The table RateLimiterPostgres keeps its counters in (one row per rule and key; created by a migration). */
 export const RATE_LIMIT_TABLE = 'rate_limits';
 
 /**
@@ -21,8 +19,12 @@ const FAIL_CLOSED_PREFIXES = ['login.', 'register.', 'reset.', 'token.', 'passwo
 export interface RateLimitStoreOptions {
   rules: Readonly<Record<string, RateLimitRule>>;
   kind: 'memory' | 'postgres';
-  /** HKDF input for the email-key digest (SECRET_KEY): instances sharing a store must share it. */
-  secretKey: string;
+  /**
+   * The key an email is counted under: a keyed digest of the normalised
+   * address (the keyring's lookup digest), so the shared table holds no
+   * address and a plain hash of a known address cannot confirm it.
+   */
+  emailKey: (email: string) => string;
   /** Connection string of the shared store (postgres kind): the service's own database. */
   databaseUrl?: string;
 }
@@ -36,13 +38,10 @@ export interface RateLimitStoreOptions {
 export class RateLimitStore {
   readonly kind: 'memory' | 'postgres';
   private readonly limiters = new Map<string, RateLimiterAbstract>();
-  private readonly emailKeyKey: Buffer;
   private readonly pool?: pg.Pool;
-  private tableReady?: Promise<void>;
 
   constructor(private readonly opts: RateLimitStoreOptions) {
     this.kind = opts.kind;
-    this.emailKeyKey = deriveKey(opts.secretKey, 'rate-limit-email-key');
     if (opts.kind === 'postgres') {
       if (!opts.databaseUrl) throw new Error('the postgres rate-limit store needs a database URL');
       // A pool of its own, small and quick to give up: a counter lookup must
@@ -86,9 +85,7 @@ export class RateLimitStore {
           storeClient: this.pool,
           storeType: 'pool',
           tableName: RATE_LIMIT_TABLE,
-          // Created by ensureTable() below, retried after an outage; the
-          // library's own one-shot creation would leave the limiter broken
-          // for good if the database was down at start-up.
+          // The table comes from a migration: no DDL at run time.
           tableCreated: true,
           keyPrefix: name,
           points,
@@ -105,49 +102,19 @@ export class RateLimitStore {
     return limiter;
   }
 
-  /** Resolves once the counter table exists; a failed attempt is retried by the next call. */
-  async ready(): Promise<void> {
-    if (!this.pool) return;
-    this.tableReady ??= this.pool
-      .query(
-        `create table if not exists "${RATE_LIMIT_TABLE}" (key varchar(255) primary key, points integer not null default 0, expire bigint)`,
-      )
-      .then(() => undefined)
-      .catch((err: unknown) => {
-        this.tableReady = undefined;
-        // Concurrent creation by another instance: the table is there.
-        if ((err as { code?: string }).code === '23505') return;
-        throw err;
-      });
-    return this.tableReady;
-  }
-
-  /**
-   * The key an email is counted under: HMAC-SHA256 of the normalised address
-   * under a key derived from SECRET_KEY. The shared table therefore holds no
-   * address (a dump reveals nobody's email), and a plain hash would not do:
-   * known addresses could be confirmed by hashing them.
-   */
+  /** The key an email is counted under (see RateLimitStoreOptions.emailKey). */
   emailKey(email: string): string {
-    return createHmac('sha256', this.emailKeyKey).update(normaliseEmail(email)).digest('base64url');
+    return this.opts.emailKey(email);
   }
 
   /** Health of the shared store: one round trip (memory store: always ok). */
   async check(timeoutMs = 2_000): Promise<'ok' | 'error'> {
     if (!this.pool) return 'ok';
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.ready().then(() => this.pool!.query(`select 1 from "${RATE_LIMIT_TABLE}" limit 1`)),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('rate-limit store check timed out')), timeoutMs);
-        }),
-      ]);
+      await withTimeout(this.pool.query(`select 1 from "${RATE_LIMIT_TABLE}" limit 1`), timeoutMs, 'rate-limit store check');
       return 'ok';
     } catch {
       return 'error';
-    } finally {
-      clearTimeout(timer);
     }
   }
 

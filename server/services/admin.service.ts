@@ -129,7 +129,13 @@ export class AdminService {
    * rows released by this actor. The rows themselves stay: the next lockout
    * within 24 h still doubles (an attacker gains nothing from an unlock).
    */
-  async unlock(sql: Sql, actor: AdminActor, userId: string, req: RequestInfo): Promise<{ wasLocked: boolean; released: number }> {
+  /** Ends a lockout; answers the state it found under the row lock (what the caller prints is what it changed). */
+  async unlock(
+    sql: Sql,
+    actor: AdminActor,
+    userId: string,
+    req: RequestInfo,
+  ): Promise<{ wasLocked: boolean; lockedUntil: Date | null; failedAttempts: number; released: number }> {
     const now = this.d.clock.now();
     const result = await sql.tx(async (tx) => {
       const user = await this.d.users.lockById(tx, userId);
@@ -151,7 +157,7 @@ export class AdminService {
         details: { released_by: actor.label, actor_id: actor.id, via: actor.via },
       });
     }
-    return { wasLocked, released };
+    return { wasLocked, lockedUntil: wasLocked ? user.locked_until : null, failedAttempts: user.failed_attempts, released };
   }
 
   async setSuperuser(sql: Sql, actor: AdminActor, userId: string, isSuperuser: boolean, req: RequestInfo): Promise<void> {

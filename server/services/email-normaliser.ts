@@ -1,6 +1,6 @@
 import { emailSchema } from '../../shared/schemas.js';
 
-/** SPEC 6: trimmed, NFKC-normalised, lower-cased before any lookup or storage. */
+/** Emails are trimmed, NFKC-normalised, lower-cased before any lookup or storage. */
 export function normaliseEmail(email: string): string {
   return email.trim().normalize('NFKC').toLowerCase();
 }

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql.js';
+import { withTimeout } from '../timeout.js';
 
 export interface HealthReport {
   status: 'ok' | 'error';
@@ -10,19 +11,11 @@ export class HealthService {
   constructor(private readonly timeoutMs = 2000) {}
 
   async check(sql: Sql): Promise<HealthReport> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        sql.one('select 1 as ok'),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('database health check timed out')), this.timeoutMs);
-        }),
-      ]);
+      await withTimeout(sql.one('select 1 as ok'), this.timeoutMs, 'database health check');
       return { status: 'ok', checks: { database: 'ok' } };
     } catch {
       return { status: 'error', checks: { database: 'error' } };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

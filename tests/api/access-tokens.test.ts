@@ -125,7 +125,7 @@ s('missing, non-Bearer and garbage Authorization headers are UNAUTHENTICATED', a
   for (const [name, header] of Object.entries(cases)) assertUnauthenticated(await me(ctx.svc, header), name);
 });
 
-s('issued tokens carry the SPEC claims', async ({ svc, user }) => {
+s('issued tokens carry the documented claims', async ({ svc, user }) => {
   const token = user.tokens.accessToken;
   assert.ok(token.startsWith('v4.public.'));
   const c = claimsOf(token);

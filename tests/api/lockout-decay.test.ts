@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ManualClock } from '../../server/security/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { expectError, login, openDb, userRow, verifiedAccount, type TestDb } from '../support/accounts.js';
 import { startService, type TestService } from '../support/service.js';
 import { strongPassword, uniqueEmail } from '../support/users.js';

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ManualClock } from '../../server/security/clock.js';
+import { ManualClock } from '../support/clock.js';
 import {
   dbNow,
   expectError,

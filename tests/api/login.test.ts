@@ -18,7 +18,7 @@ import { strongPassword, uniqueEmail } from '../support/users.js';
 
 const s = accountSuite('api: auth.login');
 
-s('success returns a TokenPair as the SPEC describes it', async ({ svc, db }) => {
+s('success returns a TokenPair as the API reference describes it', async ({ svc, db }) => {
   const { email, password } = await verifiedAccount(svc.url);
   const res = await login(svc.url, email, password);
   assert.is(res.status, 200);

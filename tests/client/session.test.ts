@@ -8,7 +8,7 @@ import {
   type SessionEndReason,
   type TokenPair,
 } from '../../client/src/index.js';
-import { ManualClock } from '../../server/security/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { mutation, query } from '../support/http.js';
 import { startService, type TestService } from '../support/service.js';
 import { createVerifiedUser, strongPassword, uniqueEmail } from '../support/users.js';

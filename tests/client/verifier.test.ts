@@ -142,4 +142,26 @@ s('an unreachable key endpoint is keys_unavailable', async ({ user }) => {
   assert.is(await refusal(verifier.verify(user.tokens.accessToken)), 'keys_unavailable');
 });
 
+s('a key endpoint that fails is asked again only after a doubling backoff, not on every verification', async ({
+  svc,
+  user,
+}) => {
+  let nowMs = Date.now();
+  const net = countingFetch((u) => (down ? 'http://127.0.0.1:9/.well-known/paseto-keys' : u));
+  let down = true;
+  const verifier = createTokenVerifier({ url: svc.url, fetch: net.fetch, now: () => new Date(nowMs) });
+  for (let i = 0; i < 5; i++) assert.is(await refusal(verifier.verify(user.tokens.accessToken)), 'keys_unavailable');
+  assert.is(net.urls.length, 1, 'one fetch for five verifications during the outage');
+  nowMs += 1_100;
+  await refusal(verifier.verify(user.tokens.accessToken));
+  assert.is(net.urls.length, 2, 'retried after the first backoff (1 s)');
+  nowMs += 1_100;
+  await refusal(verifier.verify(user.tokens.accessToken));
+  assert.is(net.urls.length, 2, 'the second backoff is longer (2 s)');
+  down = false;
+  nowMs += 1_000;
+  const claims = await verifier.verify(user.tokens.accessToken).catch(() => null);
+  assert.is(claims?.sub, user.tokens.user.id, 'the service back: keys are fetched and tokens verify');
+});
+
 s.run();

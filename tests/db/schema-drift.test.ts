@@ -63,7 +63,7 @@ s('the migration snapshot is current: no new migration is needed', async ({ orm 
   assert.is(needed, false, 'entities differ from migrations/.snapshot-*.json: create a migration');
 });
 
-s('the tables and columns of SPEC section 4 exist', async ({ url }) => {
+s('the documented tables and columns exist', async ({ url }) => {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

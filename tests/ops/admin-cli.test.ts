@@ -37,7 +37,7 @@ function assertAudited(details: Array<Record<string, unknown>>, action: string, 
   assert.is(ev!.target_id, userId);
 }
 
-s('--help lists every command of SPEC section 9 and each command explains itself', async () => {
+s('--help lists every operator command and each command explains itself', async () => {
   const help = await admin(['--help']);
   assert.is(help.code, 0, help.stderr);
   const names = ['create-superuser', 'unlock', 'promote', 'demote', 'disable', 'enable', 'force-reset', 'revoke-sessions', 'migrate'];
@@ -204,7 +204,7 @@ s('migrate: npm run migrate applies every migration to a fresh database; command
     const first = await run('npm', ['run', '-s', 'migrate'], { env: cliEnv({ DATABASE_URL: fresh.url }) });
     assert.is(first.code, 0, first.stderr);
     assert.match(first.stdout, /^applied Migration\d+$/m);
-    assert.match(first.stdout, /^\d+ migration\(s\) applied$/m);
+    assert.match(first.stdout, /\d+ migration\(s\) applied/);
     const tables = await dbRows<{ n: string }>(
       `select count(*) as n from pg_tables where tablename = any($1)`,
       [['users', 'lockouts', 'refresh_tokens', 'email_tokens', 'security_events']],

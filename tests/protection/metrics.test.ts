@@ -8,7 +8,7 @@ import { startService, type TestService } from '../support/service.js';
 import { createVerifiedUser, strongPassword, uniqueEmail } from '../support/users.js';
 
 /**
- * /metrics as Prometheus scrapes it: every metric of SPEC section 8 is
+ * /metrics as Prometheus scrapes it: every documented metric is
  * exposed with its type, each one moves when the thing it counts happens,
  * and METRICS_TOKEN guards the endpoint when set.
  */
@@ -40,7 +40,7 @@ const EXPECTED_TYPES: Record<string, string> = {
   security_events_total: 'counter',
 };
 
-s('exposes every SPEC metric with its type, as text/plain, never cached', async ({ svc }) => {
+s('exposes every documented metric with its type, as text/plain, never cached', async ({ svc }) => {
   const res = await fetch(`${svc.url}/metrics`);
   assert.is(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);

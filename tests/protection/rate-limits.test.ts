@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createHmac } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deriveKey } from '../../server/security/keyring.js';
+import { Keyring } from '../../server/security/keyring.js';
 import { testGlobals } from '../support/globals.js';
 import { mutation, query, type CallResult } from '../support/http.js';
 import { dbRows } from '../support/pg.js';
@@ -263,7 +262,7 @@ s('postgres store: two instances share one count; emails are stored as keyed dig
     await mutation(two.url, 'auth.login', { email, password: strongPassword() }, from(freshIp()));
     assertRefused(await mutation(one.url, 'auth.login', { email, password: strongPassword() }, from(freshIp())), 60, 'email shared');
 
-    const digest = createHmac('sha256', deriveKey(baseTestEnv().SECRET_KEY!, 'rate-limit-email-key')).update(email).digest('base64url');
+    const digest = new Keyring(baseTestEnv().SECRET_KEY!, []).lookupDigest('rate-limit-email', email);
     const rows = await dbRows<{ key: string; points: number }>('select key, points from rate_limits where key = $1', [`login.email:${digest}`]);
     assert.is(rows.length, 1, 'the email counter is keyed by its HMAC digest');
     assert.is(rows[0]!.points, 3);

@@ -10,12 +10,12 @@ import { linkToken } from '../support/smtp.js';
 import { createVerifiedUser, strongPassword, uniqueEmail, type TestUser } from '../support/users.js';
 
 /**
- * The audit trail of SPEC section 8: a scenario walks every flow that must
+ * The audit trail (docs/security-events.md): a scenario walks every flow that must
  * leave an event, then each event type is checked for its JSON line (fields,
  * SECURITY_EVENT vs SECURITY_ALERT, masked email, no secret) and its row.
  */
 
-const SPEC_TYPES = [
+const DOCUMENTED_TYPES = [
   'user_registration',
   'email_verified',
   'auth_success',
@@ -67,7 +67,7 @@ async function verifiedUser(svc: TestService): Promise<TestUser> {
   return user;
 }
 
-s('every SPEC event type is logged with the SPEC fields and stored as a row', async ({ svc }) => {
+s('every documented event type is logged with the documented fields and stored as a row', async ({ svc }) => {
   // Registration, verification, login: user_registration, email_verified, auth_success.
   const alice = await verifiedUser(svc);
 
@@ -126,7 +126,7 @@ s('every SPEC event type is logged with the SPEC fields and stored as a row', as
   );
   const rowById = new Map(rows.map((r) => [r.id, r]));
 
-  for (const type of SPEC_TYPES) {
+  for (const type of DOCUMENTED_TYPES) {
     const mine = lines.filter((l) => l.event_type === type);
     assert.ok(mine.length > 0, `an event of type ${type}`);
     for (const line of mine) {

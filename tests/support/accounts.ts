@@ -1,6 +1,6 @@
 /**
  * Helpers for the account-flow suites (register, verify, login, lockout,
- * reset, change password): a direct database handle for the rows the SPEC
+ * reset, change password): a direct database handle for the rows the docs
  * names, mail waits, and error assertions on what a client observes.
  */
 import { suite } from 'uvu';

@@ -117,7 +117,7 @@ export const SECRET_PATTERNS: ReadonlyArray<[string, RegExp]> = [
 ];
 
 /**
- * The development outbox logs each link at debug level by SPEC design
+ * The development outbox logs each link at debug level by design
  * (section 7: `npm start` without a mail server); it never runs at the
  * suites' LOG_LEVEL=info, and is the one exemption.
  */

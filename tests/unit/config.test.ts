@@ -47,7 +47,7 @@ const PRODUCTION_OK = {
   EMAIL_FROM: 'auth <no-reply@example.com>',
 };
 
-s('defaults follow the SPEC table', () => {
+s('defaults follow the documented table', () => {
   const c = loadConfig({ APP_ENV: 'staging', SECRET_KEY: SECRET }, { cwd: tmpDir() });
   assert.is(c.appEnv, 'staging');
   assert.is(c.isProduction, false);

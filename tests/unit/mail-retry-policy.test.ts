@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_RETRY_POLICY, retryDelaySeconds, shouldGiveUp } from '../../server/email/outbox-worker.js';
 
-/** SPEC 7: the first retry within 10 s, retries for at least 24 h. */
+/** The promise of the runbook: the first retry within 10 s, retries for at least 24 h. */
 const s = suite('unit: mail retry policy');
 const p = DEFAULT_RETRY_POLICY;
 

@@ -2,6 +2,7 @@ import { EmailTokenSchema } from './email-token.entity.js';
 import { LockoutSchema } from './lockout.entity.js';
 import { LoginThrottleSchema } from './login-throttle.entity.js';
 import { MailOutboxSchema } from './mail-outbox.entity.js';
+import { RateLimitSchema } from './rate-limit.entity.js';
 import { RefreshTokenSchema } from './refresh-token.entity.js';
 import { SecurityEventSchema } from './security-event.entity.js';
 import { UserSchema } from './user.entity.js';
@@ -14,5 +15,15 @@ export const entities = [
   SecurityEventSchema,
   MailOutboxSchema,
   LoginThrottleSchema,
+  RateLimitSchema,
 ];
-export { UserSchema, LockoutSchema, LoginThrottleSchema, RefreshTokenSchema, EmailTokenSchema, SecurityEventSchema, MailOutboxSchema };
+export {
+  UserSchema,
+  LockoutSchema,
+  LoginThrottleSchema,
+  RefreshTokenSchema,
+  EmailTokenSchema,
+  SecurityEventSchema,
+  MailOutboxSchema,
+  RateLimitSchema,
+};

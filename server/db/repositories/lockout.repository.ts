@@ -41,11 +41,13 @@ export type ThrottleRow = Pick<
   'failed_attempts' | 'locked_until' | 'last_locked_at' | 'last_lock_seconds'
 >;
 
-
 /** Lockout state for emails with no account (see login-throttle.entity). */
 export class LoginThrottleRepository {
   async get(sql: Sql, digest: string): Promise<ThrottleRow | undefined> {
-    return sql.one<ThrottleRow>('select * from login_throttles where email_digest = ?', [digest]);
+    return sql.one<ThrottleRow>(
+      `select failed_attempts, locked_until, last_locked_at, last_lock_seconds from login_throttles where email_digest = ?`,
+      [digest],
+    );
   }
 
   /**
@@ -55,7 +57,8 @@ export class LoginThrottleRepository {
    */
   async lockForUpdate(sql: Sql, digest: string): Promise<ThrottleRow & { updated_at: Date }> {
     await sql.all('insert into login_throttles (email_digest) values (?) on conflict (email_digest) do nothing', [digest]);
-    return (await sql.one<ThrottleRow & { updated_at: Date }>('select * from login_throttles where email_digest = ? for update', [digest]))!;
+    return (await sql.one<ThrottleRow & { updated_at: Date }>(`select failed_attempts, locked_until, last_locked_at, last_lock_seconds, updated_at
+         from login_throttles where email_digest = ? for update`, [digest]))!;
   }
 
   /** Writes the count and lock decided under the row lock; `lock` also records it for the doubling. */

@@ -27,22 +27,24 @@ export class SecurityEventRepository {
     );
   }
 
-  /** Newest first; keyset pagination on (created_at, id). */
+  /**
+   * Newest first; keyset pagination on (created_at, id), compared at
+   * millisecond precision like every cursor the API hands out (a cursor is a
+   * JS Date). One fixed statement: each filter is off when its value is null.
+   */
   async list(
     sql: Sql,
     f: { userId?: string; type?: string; since?: Date; before?: { createdAt: Date; id: string }; limit: number },
   ): Promise<SecurityEventRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (f.userId) (where.push('user_id = ?'), params.push(f.userId));
-    if (f.type) (where.push('event_type = ?'), params.push(f.type));
-    if (f.since) (where.push('created_at >= ?'), params.push(f.since));
-    if (f.before) (where.push('(created_at, id) < (?, ?)'), params.push(f.before.createdAt, f.before.id));
-    params.push(f.limit);
     return sql.all<SecurityEventRow>(
-      `select * from security_events ${where.length ? 'where ' + where.join(' and ') : ''}
-        order by created_at desc, id desc limit ?`,
-      params,
+      `select * from security_events
+        where ($1::uuid is null or user_id = $1)
+          and ($2::text is null or event_type = $2)
+          and ($3::timestamptz is null or created_at >= $3)
+          and ($4::timestamptz is null or (date_trunc('milliseconds', created_at), id) < ($4, $5::uuid))
+        order by date_trunc('milliseconds', created_at) desc, id desc
+        limit $6`,
+      [f.userId ?? null, f.type ?? null, f.since ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit],
     );
   }
 

@@ -42,7 +42,7 @@ export class UserRepository {
   }
 
   /**
-   * The per-request session check of SPEC section 5 in one indexed query:
+   * The per-request session check (docs/tokens.md) in one indexed query:
    * the user is active, the token's session_version is current, and its
    * session (refresh family) has a live token. Returns the user or nothing.
    */
@@ -130,20 +130,13 @@ export class UserRepository {
    * against a truncated cursor would repeat the last row of a page.
    */
   async list(sql: Sql, opts: { query?: string; after?: { createdAt: Date; id: string }; limit: number }): Promise<UserRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (opts.query) {
-      where.push(`position(? in email) > 0`);
-      params.push(opts.query.toLowerCase());
-    }
-    if (opts.after) {
-      where.push(`(date_trunc('milliseconds', created_at), id) > (?, ?)`);
-      params.push(opts.after.createdAt, opts.after.id);
-    }
-    params.push(opts.limit);
     return sql.all<UserRow>(
-      `select * from users ${where.length ? 'where ' + where.join(' and ') : ''} order by date_trunc('milliseconds', created_at), id limit ?`,
-      params,
+      `select * from users
+        where ($1::text is null or position($1 in email) > 0)
+          and ($2::timestamptz is null or (date_trunc('milliseconds', created_at), id) > ($2, $3::uuid))
+        order by date_trunc('milliseconds', created_at), id
+        limit $4`,
+      [opts.query?.toLowerCase() ?? null, opts.after?.createdAt ?? null, opts.after?.id ?? null, opts.limit],
     );
   }
 }

@@ -39,7 +39,6 @@ const createFlexibleLimiter = defineTRPCLimiter<(opts: Required<RuleOptions>) =>
     store: (opts) => ({ rule: opts.rule, store: opts.store, onStoreError: opts.onStoreError }),
     async isBlocked({ rule, store, onStoreError }, fingerprint) {
       try {
-        await store.ready();
         await store.limiter(rule).consume(fingerprint);
         return null;
       } catch (err) {

@@ -37,7 +37,15 @@ export function createApp(deps: Deps): express.Express {
     createExpressMiddleware({
       router: appRouter,
       createContext: contextFactory({
-        services: { auth: deps.auth, sessions: deps.sessions, admin: deps.admin, health: deps.health },
+        services: {
+          auth: deps.auth,
+          sessions: deps.sessions,
+          admin: deps.admin,
+          health: deps.health,
+          mfa: deps.mfa,
+          mfaLogin: deps.mfaLogin,
+          passkeys: deps.passkeys,
+        },
         logger: deps.logger,
         metrics: deps.metrics,
         events: deps.events,

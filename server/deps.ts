@@ -5,6 +5,10 @@ import { EmailTokenRepository } from './db/repositories/email-token.repository.j
 import { LockoutRepository, LoginThrottleRepository } from './db/repositories/lockout.repository.js';
 import { MailOutboxRepository } from './db/repositories/mail-outbox.repository.js';
 import { MaintenanceLockRepository } from './db/repositories/maintenance-lock.repository.js';
+import { MfaChallengeRepository } from './db/repositories/mfa-challenge.repository.js';
+import { MfaFactorRepository } from './db/repositories/mfa-factor.repository.js';
+import { RecoveryCodeRepository } from './db/repositories/recovery-code.repository.js';
+import { WebauthnChallengeRepository } from './db/repositories/webauthn-challenge.repository.js';
 import { RefreshTokenRepository } from './db/repositories/refresh-token.repository.js';
 import { SecurityEventRepository } from './db/repositories/security-event.repository.js';
 import { UserRepository } from './db/repositories/user.repository.js';
@@ -15,6 +19,7 @@ import { fileTransport, smtpTransport, type MailTransport } from './email/transp
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { SecurityEvents } from './observability/security-events.js';
+import { AccountRateLimits } from './services/account-rate-limits.js';
 import { RateLimitStore } from './rate-limit/rate-limit-store.js';
 import { AccessTokenService } from './security/access-token.js';
 import { systemClock, type Clock } from './security/clock.js';
@@ -27,6 +32,11 @@ import { BackgroundTasks } from './services/background-tasks.js';
 import { CredentialVerifier } from './services/credential-verifier.service.js';
 import { HealthService } from './services/health.service.js';
 import { MaintenanceService } from './services/maintenance.service.js';
+import { MfaLoginService } from './services/mfa-login.service.js';
+import { MfaService } from './services/mfa.service.js';
+import { PasskeyService } from './services/passkey.service.js';
+import { SecondFactorCheck } from './services/second-factor-check.js';
+import { Webauthn } from './security/webauthn.js';
 import { PasswordPolicy } from './services/password-policy.js';
 import { normaliseEmail } from './services/email-normaliser.js';
 import { SessionService } from './services/session.service.js';
@@ -47,6 +57,9 @@ export interface Deps {
   sessions: SessionService;
   auth: AuthService;
   admin: AdminService;
+  mfa: MfaService;
+  mfaLogin: MfaLoginService;
+  passkeys: PasskeyService;
   health: HealthService;
   mailer: Mailer;
   outbox: OutboxWorker;
@@ -65,6 +78,10 @@ export interface Deps {
     throttles: LoginThrottleRepository;
     securityEvents: SecurityEventRepository;
     mailOutbox: MailOutboxRepository;
+    mfaFactors: MfaFactorRepository;
+    recoveryCodes: RecoveryCodeRepository;
+    mfaChallenges: MfaChallengeRepository;
+    webauthnChallenges: WebauthnChallengeRepository;
   };
 }
 
@@ -101,6 +118,10 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     throttles: new LoginThrottleRepository(),
     securityEvents: new SecurityEventRepository(),
     mailOutbox: new MailOutboxRepository(),
+    mfaFactors: new MfaFactorRepository(),
+    recoveryCodes: new RecoveryCodeRepository(),
+    mfaChallenges: new MfaChallengeRepository(),
+    webauthnChallenges: new WebauthnChallengeRepository(),
   };
   const keyring = new Keyring(config.secretKey, config.secretKeyPrevious);
   const hasher = new PasswordHasher(config.scrypt, config.hashConcurrency);
@@ -153,6 +174,61 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     metrics,
     mailer,
   });
+  const rateLimits = config.rateLimitEnabled
+    ? new RateLimitStore({
+        rules: config.rateLimits,
+        kind: config.rateLimitStore,
+        emailKey: (email) => keyring.lookupDigest('rate-limit-email', normaliseEmail(email)),
+        databaseUrl: o.rateLimitStoreUrl ?? database.url,
+      })
+    : undefined;
+  const accountLimits = new AccountRateLimits({ store: rateLimits, metrics, events });
+  const check = new SecondFactorCheck({ clock, keyring, factors: repos.mfaFactors, recoveryCodes: repos.recoveryCodes });
+  const mfaLogin = new MfaLoginService({
+    clock,
+    keyring,
+    users: repos.users,
+    factors: repos.mfaFactors,
+    recoveryCodes: repos.recoveryCodes,
+    challenges: repos.mfaChallenges,
+    check,
+    credentials,
+    sessions,
+    limits: accountLimits,
+    mailer,
+    events,
+    metrics,
+  });
+  const mfa = new MfaService({
+    clock,
+    issuer: config.mfaIssuer,
+    users: repos.users,
+    factors: repos.mfaFactors,
+    recoveryCodes: repos.recoveryCodes,
+    challenges: repos.mfaChallenges,
+    check,
+    credentials,
+    login: mfaLogin,
+    sessions,
+    limits: accountLimits,
+    mailer,
+    events,
+  });
+  const passkeys = new PasskeyService({
+    clock,
+    keyring,
+    webauthn: new Webauthn(config.webauthn),
+    users: repos.users,
+    factors: repos.mfaFactors,
+    challenges: repos.webauthnChallenges,
+    mfa,
+    mfaLogin,
+    credentials,
+    sessions,
+    limits: accountLimits,
+    events,
+    metrics,
+  });
   const policy = new PasswordPolicy(config.passwordMinLength);
   const background = new BackgroundTasks(logger);
   const auth = new AuthService({
@@ -169,6 +245,7 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     throttles: repos.throttles,
     credentials,
     sessions,
+    mfaLogin,
     mailer,
     events,
     metrics,
@@ -186,15 +263,9 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     sessions,
     auth,
     events,
+    factors: repos.mfaFactors,
+    mfa,
   });
-  const rateLimits = config.rateLimitEnabled
-    ? new RateLimitStore({
-        rules: config.rateLimits,
-        kind: config.rateLimitStore,
-        emailKey: (email) => keyring.lookupDigest('rate-limit-email', normaliseEmail(email)),
-        databaseUrl: o.rateLimitStoreUrl ?? database.url,
-      })
-    : undefined;
   return {
     config,
     clock,
@@ -210,6 +281,9 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     sessions,
     auth,
     admin,
+    mfa,
+    mfaLogin,
+    passkeys,
     health: new HealthService(),
     mailer,
     outbox,
@@ -222,6 +296,8 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
       lock: new MaintenanceLockRepository(),
       throttles: repos.throttles,
       mailOutbox: repos.mailOutbox,
+      mfaChallenges: repos.mfaChallenges,
+      webauthnChallenges: repos.webauthnChallenges,
       refreshTokens: repos.refreshTokens,
       emailTokens: repos.emailTokens,
       securityEvents: repos.securityEvents,

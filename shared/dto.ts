@@ -13,6 +13,8 @@ export interface AdminUser extends PublicUser {
   lockedUntil: string | null;
   failedAttempts: number;
   lastLoginAt: string | null;
+  /** The account has at least one confirmed second factor. */
+  mfaEnabled: boolean;
 }
 
 export interface TokenPair {
@@ -57,9 +59,67 @@ export interface AccessClaims {
   iat: string;
   exp: string;
   jti: string;
+  /** RFC 8176 methods of the login that started the session, e.g. ["pwd","otp"]; kept through refreshes. */
+  amr: AuthMethod[];
+}
+
+/** RFC 8176 authentication method references this service issues. */
+export type AuthMethod = 'pwd' | 'otp' | 'kba' | 'hwk' | 'user';
+
+/** A second factor of the signed-in account (`mfa.list`). */
+export interface MfaFactorInfo {
+  id: string;
+  kind: 'totp' | 'passkey';
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** What `auth.login` answers for an account with a second factor: no token yet, a challenge to answer. */
+export interface MfaChallenge {
+  mfaRequired: true;
+  /** Opaque, single use, good only for the `auth.mfa.*` calls. */
+  mfaToken: string;
+  methods: Array<'totp' | 'passkey' | 'recovery_code'>;
+  /** Seconds the mfaToken stays valid. */
+  expiresIn: number;
 }
 
 export interface PagedResult<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+/**
+ * WebAuthn ceremony options as JSON, the shapes `@simplewebauthn/browser`
+ * (and `navigator.credentials` after decoding) take. Binary fields are base64url.
+ */
+export interface PasskeyCredentialDescriptor {
+  id: string;
+  type: 'public-key';
+  transports?: string[];
+}
+export interface PasskeyCreationOptions {
+  rp: { id?: string; name: string };
+  user: { id: string; name: string; displayName: string };
+  challenge: string;
+  pubKeyCredParams: Array<{ type: 'public-key'; alg: number }>;
+  timeout?: number;
+  excludeCredentials?: PasskeyCredentialDescriptor[];
+  authenticatorSelection?: {
+    authenticatorAttachment?: 'platform' | 'cross-platform';
+    requireResidentKey?: boolean;
+    residentKey?: 'discouraged' | 'preferred' | 'required';
+    userVerification?: 'discouraged' | 'preferred' | 'required';
+  };
+  attestation?: string;
+  extensions?: Record<string, unknown>;
+}
+export interface PasskeyRequestOptions {
+  challenge: string;
+  timeout?: number;
+  rpId?: string;
+  allowCredentials?: PasskeyCredentialDescriptor[];
+  userVerification?: 'discouraged' | 'preferred' | 'required';
+  extensions?: Record<string, unknown>;
 }

@@ -76,3 +76,57 @@ export const securityEventsListInput = z
   })
   .optional();
 
+
+// Second factors. A code is a 6-digit TOTP code or a recovery code
+// (`xxxxx-xxxxx`, with or without the dash, any case); spaces are ignored.
+export const mfaCodeSchema = z
+  .string()
+  .trim()
+  .min(6)
+  .max(32)
+  .regex(/^[A-Za-z0-9 -]+$/, 'must be a 6-digit code or a recovery code');
+const factorNameSchema = z.string().trim().min(1).max(100).regex(NO_CONTROL_CHARS, 'must not contain control characters');
+/** Re-auth for a factor change: the current password, or a current second-factor code. */
+const reauthFields = { currentPassword: passwordSchema.optional(), code: mfaCodeSchema.optional() };
+
+export const mfaVerifyInput = z.object({ mfaToken: opaqueTokenSchema, code: mfaCodeSchema });
+export const totpEnrollInput = z.object({ name: factorNameSchema.optional(), ...reauthFields });
+export const totpConfirmInput = z.object({ factorId: z.uuid(), code: z.string().trim().regex(/^\d{6}$/, 'must be 6 digits') });
+export const mfaRemoveInput = z.object({ factorId: z.uuid(), ...reauthFields });
+export const recoveryCodesRegenerateInput = z.object(reauthFields);
+
+// Passkey ceremony responses as @simplewebauthn/browser returns them. Only
+// the shape is checked here; the server verifies every byte.
+const b64url = z.string().max(16 * 1024).regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
+const credentialFields = {
+  id: b64url.min(1).max(1400),
+  rawId: b64url.min(1).max(1400),
+  type: z.literal('public-key'),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  clientExtensionResults: z.record(z.string(), z.unknown()),
+};
+export const passkeyRegistrationResponse = z.object({
+  ...credentialFields,
+  response: z.object({
+    clientDataJSON: b64url,
+    attestationObject: b64url,
+    authenticatorData: b64url.optional(),
+    transports: z.array(z.string().max(32)).max(10).optional(),
+    publicKeyAlgorithm: z.number().int().optional(),
+    publicKey: b64url.optional(),
+  }),
+});
+export const passkeyAuthenticationResponse = z.object({
+  ...credentialFields,
+  response: z.object({
+    clientDataJSON: b64url,
+    authenticatorData: b64url,
+    signature: b64url,
+    userHandle: b64url.optional(),
+  }),
+});
+export const passkeyRegisterOptionsInput = z.object(reauthFields);
+export const passkeyRegisterInput = z.object({ response: passkeyRegistrationResponse, name: factorNameSchema.optional() });
+export const mfaTokenInput = z.object({ mfaToken: opaqueTokenSchema });
+export const mfaPasskeyVerifyInput = z.object({ mfaToken: opaqueTokenSchema, response: passkeyAuthenticationResponse });
+export const passkeyLoginInput = z.object({ challengeId: z.uuid(), response: passkeyAuthenticationResponse });

@@ -11,7 +11,16 @@
 import type { AppRouter } from './router-type.js';
 
 export { createAuthClient, type AuthClient, type AuthClientOptions, type FetchLike, type HeadersOption } from './auth-client.js';
-export { createSession, type Session, type SessionEndReason, type SessionOptions } from './session.js';
+export {
+  createSession,
+  type LoginResult,
+  type MfaRequired,
+  type PasskeyAssertion,
+  type Session,
+  type SessionEndReason,
+  type SessionOptions,
+  type SignedIn,
+} from './session.js';
 export {
   createTokenVerifier,
   type PasetoPublicKey,
@@ -29,6 +38,19 @@ export {
   type TokenVerificationReason,
 } from './errors.js';
 export type { WeakPasswordReason } from '../../shared/app-codes.js';
-export type { AccessClaims, AdminUser, PagedResult, PublicUser, SecurityEventItem, SessionInfo, TokenPair } from '../../shared/dto.js';
+export type {
+  AccessClaims,
+  AdminUser,
+  AuthMethod,
+  MfaChallenge,
+  MfaFactorInfo,
+  PasskeyCreationOptions,
+  PasskeyRequestOptions,
+  PagedResult,
+  PublicUser,
+  SecurityEventItem,
+  SessionInfo,
+  TokenPair,
+} from '../../shared/dto.js';
 export type { AppRouter };
 export type { LoginInput, RouterInputs, RouterOutputs } from './router-io.js';

@@ -1,9 +1,9 @@
 import type { HTTPHeaders, Operation, OperationLink, OperationResultEnvelope, TRPCClientError } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
-import type { TokenPair } from '../../shared/dto.js';
+import type { MfaChallenge, PasskeyRequestOptions, TokenPair } from '../../shared/dto.js';
 import { attachSession, createAuthClient, type AuthClient, type AuthClientOptions } from './auth-client.js';
 import { isAuthError } from './errors.js';
-import type { LoginInput } from './router-io.js';
+import type { LoginInput, RouterInputs } from './router-io.js';
 import type { AppRouter } from './router-type.js';
 
 /** Why a session ended (the argument of `onEnd`). */
@@ -29,12 +29,45 @@ export type SessionOptions = (AuthClientOptions | { client: AuthClient }) & {
   onEnd?: (reason: SessionEndReason) => void;
 };
 
+/** `login()` finished: the session holds its token pair. */
+export interface SignedIn {
+  status: 'signed_in';
+  tokens: TokenPair;
+}
+
+/**
+ * `login()` needs a second factor: the password was right, but the session
+ * holds no token until one of these methods answers the challenge (within
+ * `expiresIn` seconds; a few wrong answers end it, and count toward the
+ * account's lockout).
+ */
+export interface MfaRequired {
+  status: 'mfa_required';
+  methods: MfaChallenge['methods'];
+  expiresIn: number;
+  /** Answers with a 6-digit code from the authenticator app, or a recovery code. */
+  verifyCode(code: string): Promise<SignedIn>;
+  /** The assertion options for `navigator.credentials.get()` (or `@secure-auth/client/browser`). */
+  passkeyOptions(): Promise<PasskeyRequestOptions>;
+  /** Answers with the browser's passkey assertion (WebAuthn JSON) for `passkeyOptions()`. */
+  verifyPasskey(response: PasskeyAssertion): Promise<SignedIn>;
+}
+
+/** A passkey assertion as `@simplewebauthn/browser`'s `startAuthentication` returns it. */
+export type PasskeyAssertion = RouterInputs['auth']['passkey']['login']['response'];
+
+export type LoginResult = SignedIn | MfaRequired;
+
 /** A logged-in (or not yet logged-in) user's session. */
 export interface Session {
   /** The typed client; calls carry this session's access token. */
   readonly client: AuthClient;
-  /** Logs in and keeps the returned pair. Throws the service's error (see `isAuthError`). */
-  login(input: LoginInput): Promise<TokenPair>;
+  /**
+   * Logs in. Resolves `signed_in` (the pair is kept) or, for an account with
+   * a second factor, `mfa_required` with the ways to finish. Throws the
+   * service's error (see `isAuthError`).
+   */
+  login(input: LoginInput): Promise<LoginResult>;
   /** Ends the session on the service and locally; local state is cleared even if the request fails. */
   logout(): Promise<void>;
   /** The current token pair, or `null` when logged out. */
@@ -54,7 +87,14 @@ interface SentToken {
 }
 
 /** Procedures whose result is a new token pair for this session. */
-const ADOPTS_PAIR = new Set(['auth.login', 'auth.changePassword', 'auth.refresh']);
+const ADOPTS_PAIR = new Set([
+  'auth.login',
+  'auth.changePassword',
+  'auth.refresh',
+  'auth.mfa.verify',
+  'auth.mfa.passkeyVerify',
+  'auth.passkey.login',
+]);
 
 function report(err: unknown): void {
   // A throwing callback must not corrupt the session; surface it like an
@@ -249,7 +289,8 @@ function isTokenPair(value: unknown): value is TokenPair {
  *   onEnd: (reason) => router.navigate('/login', { state: { reason } }),
  * });
  *
- * await session.login({ email, password });
+ * const result = await session.login({ email, password });
+ * if (result.status === 'mfa_required') await result.verifyCode(await askUserForCode());
  * const me = await session.client.auth.me.query();
  * const devices = await session.client.sessions.list.query();
  * await session.logout();
@@ -261,7 +302,23 @@ export function createSession(options: SessionOptions): Session {
   attachSession(client, { link: state.link, headers: (opList) => state.headers(opList) });
   return {
     client,
-    login: (input) => client.auth.login.mutate(input),
+    async login(input): Promise<LoginResult> {
+      const result = await client.auth.login.mutate(input);
+      // The pair itself was adopted by the link as the answer went by.
+      if (!('mfaRequired' in result)) return { status: 'signed_in', tokens: result };
+      const { mfaToken, methods, expiresIn } = result;
+      return {
+        status: 'mfa_required',
+        methods,
+        expiresIn,
+        verifyCode: async (code) => ({ status: 'signed_in', tokens: await client.auth.mfa.verify.mutate({ mfaToken, code }) }),
+        passkeyOptions: () => client.auth.mfa.passkeyOptions.mutate({ mfaToken }),
+        verifyPasskey: async (response) => ({
+          status: 'signed_in',
+          tokens: await client.auth.mfa.passkeyVerify.mutate({ mfaToken, response }),
+        }),
+      };
+    },
     async logout() {
       const current = state.tokens();
       if (!current) return;

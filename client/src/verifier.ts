@@ -210,7 +210,7 @@ const REASON_OF_CLAIM: Record<string, TokenVerificationReason> = {
  * app.use(async (req, res, next) => {
  *   const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
  *   try {
- *     req.user = await verifier.verify(token ?? '');  // { sub, sid, adm, exp, ... }
+ *     req.user = await verifier.verify(token ?? '');  // { sub, sid, adm, amr, exp, ... }
  *     next();
  *   } catch (err) {
  *     if (err instanceof TokenVerificationError) res.status(401).end();

@@ -206,6 +206,21 @@ at once and they must log in again. The password is unchanged.`,
     },
   ),
   userCommand(
+    'reset-mfa',
+    'turn two-step sign-in off (remove every second factor and recovery code)',
+    `For a user who lost every second factor (phone, passkey and recovery
+codes) and proved who they are some other way: removes all their factors
+and recovery codes, ends every session and pending sign-in challenge, and
+mails them that two-step sign-in was turned off. They sign in with the
+password alone afterwards and can enrol again.`,
+    async (rt, user, io) => {
+      const { removed, revoked } = await rt.deps.admin.resetMfa(rt.deps.sql(), cliActor(), user.id, cliRequest());
+      const sent = await rt.deps.outbox.drain().catch(() => 0);
+      const mail = sent > 0 ? 'notice email sent' : 'notice email queued (the running service delivers it)';
+      io.out(`reset two-step sign-in of ${user.email}: ${plural(removed, 'factor')} removed, ${plural(revoked, 'session')} ended; ${mail}`);
+    },
+  ),
+  userCommand(
     'show',
     "print a user's account state",
     'Prints id, flags, lock state and timestamps (never the password hash).',
@@ -221,6 +236,7 @@ at once and they must log in again. The password is unchanged.`,
           `locked until:    ${u.lockedUntil ?? '-'}`,
           `failed attempts: ${u.failedAttempts}`,
           `last login:      ${u.lastLoginAt ?? '-'}`,
+          `two-step:        ${u.mfaEnabled ? 'on' : 'off'}`,
           `created:         ${u.createdAt}`,
         ].join('\n'),
       );

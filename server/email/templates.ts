@@ -13,7 +13,10 @@ export type MailTemplate =
   | { kind: 'reset_password'; to: string; link: string }
   | { kind: 'signup_attempt'; to: string; resetLink: string }
   | { kind: 'account_locked'; to: string; minutes: number }
-  | { kind: 'password_changed'; to: string };
+  | { kind: 'password_changed'; to: string }
+  | { kind: 'mfa_enabled'; to: string }
+  | { kind: 'mfa_disabled'; to: string; byOperator: boolean }
+  | { kind: 'recovery_code_used'; to: string; left: number };
 
 export function render(t: MailTemplate): MailMessage {
   switch (t.kind) {
@@ -50,6 +53,24 @@ export function render(t: MailTemplate): MailMessage {
         to: t.to,
         subject: 'Your password was changed',
         text: `The password of your secure-auth account was changed and all other sessions were signed out.\n\nIf this was not you, reset your password at once and contact support.\n`,
+      };
+    case 'mfa_enabled':
+      return {
+        to: t.to,
+        subject: 'Two-step sign-in was turned on',
+        text: `Two-step sign-in was turned on for your secure-auth account: signing in now needs your password and a second factor. Every other session was signed out.\n\nKeep your recovery codes somewhere safe. If this was not you, reset your password at once and contact support.\n`,
+      };
+    case 'mfa_disabled':
+      return {
+        to: t.to,
+        subject: 'Two-step sign-in was turned off',
+        text: `Two-step sign-in was turned off for your secure-auth account${t.byOperator ? ' by an administrator, at your request or after a recovery' : ''}: signing in now needs only your password.\n\nIf this was not you, reset your password at once and contact support.\n`,
+      };
+    case 'recovery_code_used':
+      return {
+        to: t.to,
+        subject: 'A recovery code was used',
+        text: `One of the recovery codes of your secure-auth account was just used. ${t.left} unused code${t.left === 1 ? '' : 's'} left; each works once.\n\nIf this was not you, someone has your password and a recovery code: reset your password and regenerate your recovery codes at once.\n`,
       };
   }
 }

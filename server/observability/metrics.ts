@@ -38,6 +38,12 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly mfaChallenges = new client.Counter({
+    name: 'mfa_challenges_total',
+    help: 'Second-factor challenges by outcome (issued, success, failure, expired)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly mailDeliveryFailures = new client.Counter({
     name: 'mail_delivery_failures_total',
     help: 'Failed mail delivery attempts (retried)',

@@ -26,7 +26,16 @@ export type SecurityEventType =
   | 'rate_limit_exceeded'
   | 'admin_action'
   | 'access_denied'
-  | 'revoked_token_used';
+  | 'revoked_token_used'
+  | 'mfa_enrolled'
+  | 'mfa_removed'
+  | 'mfa_success'
+  | 'mfa_failure'
+  | 'recovery_code_used'
+  | 'recovery_codes_regenerated'
+  | 'passkey_registered'
+  | 'passkey_counter_regression'
+  | 'mfa_reset';
 
 /** Who and where: filled from the request by the tRPC context. */
 export interface RequestInfo {
@@ -43,7 +52,13 @@ export interface SecurityEventInput {
   details?: Record<string, unknown>;
 }
 
-const ALERTS = new Set<SecurityEventType>(['account_lockout', 'refresh_token_reuse', 'auth_failure_burst']);
+// A passkey whose counter went backwards may have been cloned: an alert.
+const ALERTS = new Set<SecurityEventType>([
+  'account_lockout',
+  'refresh_token_reuse',
+  'auth_failure_burst',
+  'passkey_counter_regression',
+]);
 const WARNINGS = new Set<SecurityEventType>([
   'auth_failure',
   'rate_limit_exceeded',
@@ -51,6 +66,10 @@ const WARNINGS = new Set<SecurityEventType>([
   'admin_action',
   'access_denied',
   'revoked_token_used',
+  'mfa_failure',
+  'mfa_removed',
+  'mfa_reset',
+  'recovery_code_used',
 ]);
 const BURST_THRESHOLD = 10;
 const USER_AGENT_MAX = 512;

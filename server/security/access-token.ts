@@ -1,6 +1,6 @@
 import { randomUUID, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { InspectFooter, PAE, PublicProtocol, PublicSign, PublicVerify, type Key } from 'paseto';
-import type { AccessClaims } from '../../shared/dto.js';
+import type { AccessClaims, AuthMethod } from '../../shared/dto.js';
 import type { Clock } from './clock.js';
 import type { Keyring } from './keyring.js';
 
@@ -51,6 +51,8 @@ export interface IssueInput {
   sessionId: string;
   sessionVersion: number;
   isSuperuser: boolean;
+  /** RFC 8176 methods of the login that started the session. */
+  amr: readonly AuthMethod[];
 }
 
 export interface AccessTokenServiceOptions {
@@ -66,6 +68,10 @@ const MAX_TOKEN_LENGTH = 4096;
 // Ids go into the session query as uuid parameters; a malformed one must be
 // a refused token, not a database error (500) on every authenticated call.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const AUTH_METHODS: ReadonlySet<string> = new Set(['pwd', 'otp', 'kba', 'hwk', 'user']);
+const isAmr = (v: unknown): boolean =>
+  Array.isArray(v) && v.length <= 4 && v.every((m) => typeof m === 'string' && AUTH_METHODS.has(m));
 
 export class AccessTokenService {
   private readonly signingKey: NodeEd25519Key;
@@ -91,6 +97,7 @@ export class AccessTokenService {
         sid: input.sessionId,
         sv: input.sessionVersion,
         adm: input.isSuperuser,
+        amr: [...input.amr],
         iss: this.opts.issuer,
         aud: this.opts.audience,
         jti: randomUUID(),
@@ -128,11 +135,13 @@ export class AccessTokenService {
         !UUID.test(claims.sid) ||
         typeof claims.sv !== 'number' ||
         !Number.isSafeInteger(claims.sv) ||
-        typeof claims.adm !== 'boolean'
+        typeof claims.adm !== 'boolean' ||
+        (claims.amr !== undefined && !isAmr(claims.amr))
       ) {
         throw new AccessTokenError('invalid');
       }
-      return claims as unknown as AccessClaims;
+      // Tokens signed before sessions recorded their methods were password logins.
+      return { ...claims, amr: (claims.amr as AuthMethod[] | undefined) ?? ['pwd'] } as unknown as AccessClaims;
     } catch (err) {
       if (err instanceof AccessTokenError) throw err;
       throw new AccessTokenError('invalid');

@@ -62,6 +62,13 @@ export class Keyring {
    * by the other generation would be undeliverable (lost mail).
    */
   readonly outboxKeys: readonly Buffer[];
+  /**
+   * Seal TOTP secrets (current first; older keys open what they sealed).
+   * Second factors outlive a key rotation, so every ring key is tried.
+   */
+  readonly mfaSecretKeys: readonly Buffer[];
+  /** Keyed digests of recovery codes, current first (they too outlive a rotation). */
+  private readonly mfaDigestKeys: readonly Buffer[];
 
   constructor(secretKey: string, previousKeys: readonly string[] = []) {
     // A rollout often lists the new key in SECRET_KEY_PREVIOUS too: publish
@@ -75,6 +82,8 @@ export class Keyring {
     this.emailTokenKeys = secrets.map((s) => deriveKey(s, 'email-token-digest'));
     this.outboxKeys = secrets.map((s) => deriveKey(s, 'mail-outbox-aes-256-gcm'));
     this.outboxKey = this.outboxKeys[0]!;
+    this.mfaSecretKeys = secrets.map((s) => deriveKey(s, 'mfa-secret-aes-256-gcm'));
+    this.mfaDigestKeys = secrets.map((s) => deriveKey(s, 'mfa-code-digest'));
   }
 
   verificationKey(kid: string): SigningKey | undefined {
@@ -112,6 +121,15 @@ export class Keyring {
    */
   lookupDigest(namespace: string, value: string): string {
     return createHmac('sha256', this.emailTokenKeys[0]!).update(namespace + '\0' + value).digest('base64url');
+  }
+
+  /**
+   * Digests of a long-lived second-factor value (a recovery code) under each
+   * ring key, current first: the first is what new rows store, all are
+   * matched on use.
+   */
+  mfaDigests(namespace: string, value: string): string[] {
+    return this.mfaDigestKeys.map((k) => createHmac('sha256', k).update(namespace + '\0' + value).digest('base64url'));
   }
 
   publicKeys(): Array<{ kid: string; paserk: string; status: SigningKey['status'] }> {

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AdminUser, PagedResult, SecurityEventItem } from '../../shared/dto.js';
+import type { MfaFactorRepository } from '../db/repositories/mfa-factor.repository.js';
 import type { LockoutRepository, LoginThrottleRepository } from '../db/repositories/lockout.repository.js';
 import type { SecurityEventRepository, SecurityEventRow } from '../db/repositories/security-event.repository.js';
 import type { UserRepository, UserRow } from '../db/repositories/user.repository.js';
@@ -10,6 +11,7 @@ import type { Clock } from '../security/clock.js';
 import type { Keyring } from '../security/keyring.js';
 import type { PasswordHasher } from '../security/password-hasher.js';
 import type { AuthService } from './auth.service.js';
+import type { MfaService } from './mfa.service.js';
 import { normaliseEmail, isStorableEmail } from './email-normaliser.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { SessionService } from './session.service.js';
@@ -41,6 +43,8 @@ export interface AdminDeps {
   sessions: SessionService;
   auth: AuthService;
   events: SecurityEvents;
+  factors: MfaFactorRepository;
+  mfa: MfaService;
 }
 
 interface Cursor {
@@ -103,9 +107,10 @@ export class AdminService {
     const rows = await this.d.users.list(sql, { query: query || undefined, after, limit: limit + 1 });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    const withFactors = await this.d.factors.usersWithFactors(sql, page.map((u) => u.id));
     await this.audit(sql, req, actor, 'users.list', null, { results: page.length, filtered: Boolean(query), paged: Boolean(after) });
     return {
-      items: page.map(toAdminUser),
+      items: page.map((u) => toAdminUser(u, withFactors.has(u.id))),
       nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
     };
   }
@@ -113,7 +118,7 @@ export class AdminService {
   async getUser(sql: Sql, actor: AdminActor, by: { userId: string } | { email: string }, req: RequestInfo): Promise<AdminUser> {
     const user = await this.find(sql, by);
     await this.audit(sql, req, actor, 'users.get', user);
-    return toAdminUser(user);
+    return toAdminUser(user, (await this.d.factors.countConfirmed(sql, user.id)) > 0);
   }
 
   /** Resolves a user by id or email, or throws NOT_FOUND. */
@@ -207,6 +212,21 @@ export class AdminService {
   }
 
   /**
+   * Turns two-step sign-in off for a user who lost every factor: removes
+   * their factors and recovery codes, ends their sessions and pending
+   * second-factor challenges, and tells them by mail. The event row is
+   * written in the same transaction as the reset.
+   */
+  async resetMfa(sql: Sql, actor: AdminActor, userId: string, req: RequestInfo): Promise<{ removed: number; revoked: number }> {
+    const user = await this.find(sql, { userId });
+    return sql.tx(async (tx) => {
+      const result = await this.d.mfa.resetAll(tx, user, req, actor.label);
+      await this.audit(tx, req, actor, 'users.resetMfa', user, { removed_factors: result.removed, revoked_sessions: result.revoked });
+      return result;
+    });
+  }
+
+  /**
    * Makes the password unusable, ends every session, and mails a reset link.
    * "Unusable" is a scrypt hash of 256 random bits nobody keeps, not a marker
    * value: a login attempt costs the same time as for any account, so the
@@ -249,7 +269,7 @@ export class AdminService {
       return created;
     });
     if (!user) throw new AppError('EMAIL_TAKEN', { message: 'A user with this email already exists' });
-    return toAdminUser(user);
+    return toAdminUser(user, false);
   }
 
   async listSecurityEvents(

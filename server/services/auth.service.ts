@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TokenPair } from '../../shared/dto.js';
+import type { MfaChallenge, TokenPair } from '../../shared/dto.js';
 import type { LockoutRepository, LoginThrottleRepository } from '../db/repositories/lockout.repository.js';
 import type { EmailTokenRepository } from '../db/repositories/email-token.repository.js';
 import type { UserRepository, UserRow } from '../db/repositories/user.repository.js';
@@ -16,6 +16,7 @@ import { weakerThan } from '../security/scrypt-params.js';
 import type { BackgroundTasks } from './background-tasks.js';
 import type { CredentialVerifier } from './credential-verifier.service.js';
 import { isStorableEmail, normaliseEmail } from './email-normaliser.js';
+import type { MfaLoginService } from './mfa-login.service.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { SessionService } from './session.service.js';
 
@@ -37,6 +38,7 @@ export interface AuthDeps {
   throttles: LoginThrottleRepository;
   credentials: CredentialVerifier;
   sessions: SessionService;
+  mfaLogin: MfaLoginService;
   mailer: Mailer;
   events: SecurityEvents;
   metrics: Metrics;
@@ -133,7 +135,11 @@ export class AuthService {
     return { ok: true };
   }
 
-  async login(sql: Sql, input: { email: string; password: string }, req: RequestInfo): Promise<TokenPair> {
+  /**
+   * A TokenPair for an account without a second factor; otherwise an
+   * MfaChallenge, and no session until `auth.mfa.*` answers it.
+   */
+  async login(sql: Sql, input: { email: string; password: string }, req: RequestInfo): Promise<TokenPair | MfaChallenge> {
     const email = normaliseEmail(input.email);
     const user = await this.d.users.findByEmail(sql, email);
     await this.d.credentials.verify(sql, email, user, input.password, req);
@@ -154,7 +160,8 @@ export class AuthService {
     // Hashes made with weaker scrypt parameters are upgraded on the next login; never downgraded.
     const upgrade = this.d.hasher.needsRehash(u.hashed_password) && weakerThan(u.hashed_password, this.d.scrypt);
     const newHash = upgrade ? await this.d.hasher.hash(input.password) : undefined;
-    const result = await sql.tx(async (tx) => {
+    type LoginOutcome = { lockedUntil: Date } | { challenge: MfaChallenge } | { pair: TokenPair };
+    const result = await sql.tx(async (tx): Promise<LoginOutcome> => {
       // Time-of-check/time-of-use: a reset or password change may have
       // committed while scrypt ran. Re-read the row under a lock; if the
       // password we checked is no longer the account's, open no session
@@ -166,9 +173,16 @@ export class AuthService {
         throw new AppError('INVALID_CREDENTIALS');
       }
       // A burst of wrong passwords may have locked the account while this
-      // one was hashed: the lock stands, and no session opens.
+      // one was hashed: the lock stands, and no session or challenge opens.
       const lockedUntil = await this.d.credentials.activeLock(tx, current);
       if (lockedUntil) return { lockedUntil };
+      const methods = await this.d.mfaLogin.methodsFor(tx, u.id);
+      if (methods) {
+        // Half a login: the failure count is not reset (wrong second-factor
+        // answers continue it), and no session or token exists yet.
+        if (newHash) await this.d.users.rehash(tx, u.id, newHash);
+        return { challenge: await this.d.mfaLogin.issueChallenge(tx, current, methods) };
+      }
       await this.d.users.recordLogin(tx, u.id, newHash);
       const started = await this.d.sessions.start(tx, current, req);
       // Recorded in the session's own transaction: one commit per login.
@@ -181,7 +195,8 @@ export class AuthService {
       });
       return { pair: started };
     });
-    if (result.pair === undefined) return this.d.credentials.refuseLocked(sql, u, result.lockedUntil, req);
+    if ('lockedUntil' in result) return this.d.credentials.refuseLocked(sql, u, result.lockedUntil, req);
+    if ('challenge' in result) return result.challenge;
     const pair = result.pair;
     this.d.metrics.loginSuccess.inc();
     return pair;

@@ -104,8 +104,36 @@ export class CredentialVerifier {
    */
   async recordFailure(sql: Sql, target: { id: string; email: string }, req: RequestInfo, reason: string): Promise<never> {
     const now = this.d.clock.now();
-    const outcome = await sql.tx(async (tx): Promise<FailureOutcome> => {
-      const row = await this.d.users.lockById(tx, target.id);
+    const outcome = await this.countFailure(sql, target.id, req, now);
+    return this.answer(sql, req, target.id, target.email, reason, outcome, now);
+  }
+
+  /**
+   * Counts a wrong second-factor answer exactly like a wrong password: the
+   * same counter under the same row lock, the same lockout, so a stolen
+   * password does not buy unlimited guesses at the second factor. Throws
+   * ACCOUNT_LOCKED when the account is or becomes locked; otherwise returns
+   * and the caller refuses the answer.
+   */
+  async recordSecondFactorFailure(sql: Sql, user: UserRow, req: RequestInfo, reason: string): Promise<void> {
+    const now = this.d.clock.now();
+    const outcome = await this.countFailure(sql, user.id, req, now);
+    this.d.metrics.loginFailure.inc({ reason });
+    switch (outcome.kind) {
+      case 'counted':
+        return;
+      case 'locked':
+        throw new AppError('ACCOUNT_LOCKED', { retryAfter: secondsUntil(outcome.until, now) });
+      case 'locked_now':
+        await this.lockedEvent(sql, req, user.id, user.email, outcome.seconds, outcome.attempts);
+        throw new AppError('ACCOUNT_LOCKED', { retryAfter: outcome.seconds });
+    }
+  }
+
+  /** One failure counted, and the lock decided, under the user's row lock. */
+  private async countFailure(sql: Sql, userId: string, req: RequestInfo, now: Date): Promise<FailureOutcome> {
+    return sql.tx(async (tx): Promise<FailureOutcome> => {
+      const row = await this.d.users.lockById(tx, userId);
       if (!row) return { kind: 'counted', attempts: 0 };
       if (row.locked_until && row.locked_until > now) return { kind: 'locked', until: row.locked_until };
       if (row.locked_until) await this.d.lockouts.release(tx, row.id, 'expiry', now);
@@ -121,7 +149,15 @@ export class CredentialVerifier {
       await this.d.mailer.enqueue(tx, { kind: 'account_locked', to: row.email, minutes: Math.ceil(seconds / 60) });
       return { kind: 'locked_now', seconds, attempts };
     });
-    return this.answer(sql, req, target.id, target.email, reason, outcome, now);
+  }
+
+  /** ACCOUNT_LOCKED when the account is locked now (every path refuses a locked account alike). */
+  async assertNotLocked(sql: Sql, user: UserRow, req: RequestInfo): Promise<void> {
+    const now = this.d.clock.now();
+    if (user.locked_until && user.locked_until > now) {
+      await this.fail(sql, req, user.id, user.email, 'locked');
+      throw new AppError('ACCOUNT_LOCKED', { retryAfter: secondsUntil(user.locked_until, now) });
+    }
   }
 
   private async verifyUnknown(sql: Sql, email: string, password: string, req: RequestInfo): Promise<void> {

@@ -1,5 +1,7 @@
 import type { EmailTokenRepository } from '../db/repositories/email-token.repository.js';
 import type { LoginThrottleRepository } from '../db/repositories/lockout.repository.js';
+import type { MfaChallengeRepository } from '../db/repositories/mfa-challenge.repository.js';
+import type { WebauthnChallengeRepository } from '../db/repositories/webauthn-challenge.repository.js';
 import type { MailOutboxRepository } from '../db/repositories/mail-outbox.repository.js';
 import type { MaintenanceLockRepository } from '../db/repositories/maintenance-lock.repository.js';
 import type { RefreshTokenRepository } from '../db/repositories/refresh-token.repository.js';
@@ -22,10 +24,12 @@ export interface MaintenanceResult {
   ran: boolean;
   throttles: number;
   mail: number;
+  challenges: number;
   refreshTokens: number;
   emailTokens: number;
   securityEvents: number;
 }
+const CHALLENGE_RETENTION_MS = 60 * 60 * 1000;
 
 /**
  * Periodic clean-up of rows that would otherwise only grow: anonymous login
@@ -48,6 +52,8 @@ export class MaintenanceService {
       lock: MaintenanceLockRepository;
       throttles: LoginThrottleRepository;
       mailOutbox: MailOutboxRepository;
+      mfaChallenges: MfaChallengeRepository;
+      webauthnChallenges: WebauthnChallengeRepository;
       refreshTokens: RefreshTokenRepository;
       emailTokens: EmailTokenRepository;
       securityEvents: SecurityEventRepository;
@@ -56,16 +62,17 @@ export class MaintenanceService {
 
   async runOnce(): Promise<MaintenanceResult> {
     return this.d.sql().pinned(async (sql) => {
-      const none = { throttles: 0, mail: 0, refreshTokens: 0, emailTokens: 0, securityEvents: 0 };
+      const none = { throttles: 0, mail: 0, challenges: 0, refreshTokens: 0, emailTokens: 0, securityEvents: 0 };
       if (!(await this.d.lock.tryLock(sql))) return { ran: false, ...none };
       try {
         const result = { ran: true, ...(await this.pass(sql)) };
-        const total = result.throttles + result.mail + result.refreshTokens + result.emailTokens + result.securityEvents;
+        const total = result.throttles + result.mail + result.challenges + result.refreshTokens + result.emailTokens + result.securityEvents;
         if (total > 0) {
           this.d.logger.info({
             msg: 'maintenance pruned rows',
             login_throttles: result.throttles,
             mail_outbox: result.mail,
+            challenges: result.challenges,
             refresh_tokens: result.refreshTokens,
             email_tokens: result.emailTokens,
             security_events: result.securityEvents,
@@ -83,13 +90,17 @@ export class MaintenanceService {
     const ended = new Date(now - this.d.retentionDays * DAY_MS);
     const throttles = await this.d.throttles.prune(sql, new Date(now - THROTTLE_RETENTION_MS));
     const mail = await this.d.mailOutbox.pruneFinished(sql, new Date(now - OUTBOX_RETENTION_MS));
+    // Login and passkey challenges live minutes; anyone can make passkey
+    // challenges (passwordless sign-in), so expired ones must not pile up.
+    const expired = new Date(now - CHALLENGE_RETENTION_MS);
+    const challenges = (await this.d.mfaChallenges.prune(sql, expired)) + (await this.d.webauthnChallenges.prune(sql, expired));
     const refreshTokens = await batches((limit) => this.d.refreshTokens.deleteEnded(sql, ended, limit));
     const emailTokens = await batches((limit) => this.d.emailTokens.deleteEnded(sql, ended, limit));
     const securityEvents =
       this.d.auditRetentionDays > 0
         ? await batches((limit) => this.d.securityEvents.deleteOlderThan(sql, new Date(now - this.d.auditRetentionDays * DAY_MS), limit))
         : 0;
-    return { throttles, mail, refreshTokens, emailTokens, securityEvents };
+    return { throttles, mail, challenges, refreshTokens, emailTokens, securityEvents };
   }
 
   start(): void {

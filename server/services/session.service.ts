@@ -1,4 +1,4 @@
-import type { AccessClaims, SessionInfo, TokenPair } from '../../shared/dto.js';
+import type { AccessClaims, AuthMethod, SessionInfo, TokenPair } from '../../shared/dto.js';
 import type { RefreshTokenRepository, RefreshTokenRow } from '../db/repositories/refresh-token.repository.js';
 import type { SessionUser, UserRepository, UserRow } from '../db/repositories/user.repository.js';
 import type { Sql } from '../db/sql.js';
@@ -23,7 +23,7 @@ export interface AuthenticatedUser {
 
 /** What a refresh attempt found, decided inside the transaction, acted on after it. */
 type RotationOutcome =
-  | { kind: 'rotated'; user: UserRow; token: string; row: { expires_at: Date; family_id: string }; now: Date }
+  | { kind: 'rotated'; user: UserRow; token: string; row: { expires_at: Date; family_id: string; amr: string | null }; now: Date }
   | { kind: 'invalid' }
   | { kind: 'reused'; row: Pick<RefreshTokenRow, 'family_id' | 'user_id'>; generation: number };
 
@@ -46,8 +46,11 @@ export class SessionService {
     },
   ) {}
 
-  /** A new session (family, generation 0) and its first token pair. */
-  async start(sql: Sql, user: UserRow, req: RequestInfo): Promise<TokenPair> {
+  /**
+   * A new session (family, generation 0) and its first token pair. `amr`
+   * names how the login was made; every token of the session carries it.
+   */
+  async start(sql: Sql, user: UserRow, req: RequestInfo, amr: readonly AuthMethod[] = ['pwd']): Promise<TokenPair> {
     const now = this.d.clock.now();
     const { id, token, tokenHash } = this.d.codec.create();
     const familyExpiresAt = new Date(now.getTime() + this.d.settings.sessionMaxSeconds * 1000);
@@ -64,8 +67,9 @@ export class SessionService {
       familyExpiresAt,
       userAgent: req.userAgent?.slice(0, 512) ?? null,
       ip: req.ip,
+      amr: amr.join(','),
     });
-    return this.pair(user, id, token, expiresAt, now);
+    return this.pair(user, id, token, expiresAt, now, amr.join(','));
   }
 
   async refresh(sql: Sql, presented: string, req: RequestInfo): Promise<TokenPair> {
@@ -102,7 +106,7 @@ export class SessionService {
         throw new AppError('REFRESH_TOKEN_REUSED');
       }
       case 'rotated':
-        return this.pair(outcome.user, outcome.row.family_id, outcome.token, outcome.row.expires_at, outcome.now);
+        return this.pair(outcome.user, outcome.row.family_id, outcome.token, outcome.row.expires_at, outcome.now, outcome.row.amr);
     }
   }
 
@@ -129,9 +133,10 @@ export class SessionService {
         familyExpiresAt: claimed.family_expires_at,
         userAgent: req.userAgent?.slice(0, 512) ?? claimed.user_agent,
         ip: req.ip ?? claimed.ip,
+        amr: claimed.amr,
       });
       await this.d.refreshTokens.pruneFamily(tx, claimed.family_id, claimed.generation);
-      return { kind: 'rotated', user, token: next.token, row: { expires_at: expiresAt, family_id: claimed.family_id }, now };
+      return { kind: 'rotated', user, token: next.token, row: { expires_at: expiresAt, family_id: claimed.family_id, amr: claimed.amr }, now };
     }
 
     // Not the live token. Which session and generation it names comes from
@@ -266,8 +271,16 @@ export class SessionService {
   }
 
   /** `now` is the instant the refresh expiry was computed from, so refreshExpiresIn is exact, not a second short. */
-  private async pair(user: UserRow, sessionId: string, refreshToken: string, refreshExpiresAt: Date, now: Date): Promise<TokenPair> {
+  private async pair(
+    user: UserRow,
+    sessionId: string,
+    refreshToken: string,
+    refreshExpiresAt: Date,
+    now: Date,
+    amr: string | null,
+  ): Promise<TokenPair> {
     const accessToken = await this.d.accessTokens.issue({
+      amr: amr ? (amr.split(',') as AuthMethod[]) : ['pwd'],
       userId: user.id,
       sessionId,
       sessionVersion: user.session_version,

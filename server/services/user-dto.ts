@@ -15,12 +15,13 @@ export function toPublicUser(
   };
 }
 
-export function toAdminUser(u: UserRow): AdminUser {
+export function toAdminUser(u: UserRow, mfaEnabled: boolean): AdminUser {
   return {
     ...toPublicUser(u),
     isActive: u.is_active,
     lockedUntil: u.locked_until ? u.locked_until.toISOString() : null,
     failedAttempts: u.failed_attempts,
     lastLoginAt: u.last_login_at ? u.last_login_at.toISOString() : null,
+    mfaEnabled,
   };
 }

@@ -8,6 +8,9 @@ import type { RateLimitStore } from '../rate-limit/rate-limit-store.js';
 import type { AdminService } from '../services/admin.service.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { HealthService } from '../services/health.service.js';
+import type { MfaLoginService } from '../services/mfa-login.service.js';
+import type { MfaService } from '../services/mfa.service.js';
+import type { PasskeyService } from '../services/passkey.service.js';
 import type { SessionService } from '../services/session.service.js';
 
 /** What procedures may call: the domain services, nothing below them (no ORM, repositories or hasher). */
@@ -16,6 +19,9 @@ export interface Services {
   sessions: SessionService;
   admin: AdminService;
   health: HealthService;
+  mfa: MfaService;
+  mfaLogin: MfaLoginService;
+  passkeys: PasskeyService;
 }
 
 /** What the cross-cutting middleware needs: logs, metrics, events, and the rate-limit counters. */

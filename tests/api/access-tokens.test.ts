@@ -140,7 +140,8 @@ s('issued tokens carry the documented claims', async ({ svc, user }) => {
   assert.match(String(c.jti), /^[0-9a-f-]{36}$/);
   for (const k of ['iat', 'exp']) assert.match(String(c[k]), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, k);
   assert.is((Date.parse(String(c.exp)) - Date.parse(String(c.iat))) / 1000, 900);
-  assert.equal(Object.keys(c).sort(), ['adm', 'aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub', 'sv']);
+  assert.equal(Object.keys(c).sort(), ['adm', 'amr', 'aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub', 'sv']);
+  assert.equal(c.amr, ['pwd'], 'a password login');
   // Every token has its own jti.
   const again = await mutation(svc.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken });
   assert.is.not(claimsOf(again.data.accessToken).jti, c.jti);

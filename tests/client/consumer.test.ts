@@ -83,7 +83,9 @@ export async function typeErrors(): Promise<void> {
 
 async function main(): Promise<void> {
   const client = createAuthClient({ url });
-  const pair: TokenPair = await client.auth.login.mutate({ email, password });
+  const answer = await client.auth.login.mutate({ email, password });
+  if ('mfaRequired' in answer) throw new Error('second factor needed: ' + answer.methods.join(', '));
+  const pair: TokenPair = answer;
 
   const session = createSession({ url });
   await session.login({ email, password });
@@ -144,7 +146,19 @@ s('npm pack: a tarball with only what a consumer needs', async (ctx) => {
   }>;
   ctx.tarball = path.join(ctx.dir, info!.filename);
   const files = info!.files.map((f) => f.path).sort();
-  assert.equal(files, ['LICENSE', 'README.md', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/index.js', 'package.json']);
+  assert.equal(files, [
+    'LICENSE',
+    'README.md',
+    'dist/browser.cjs',
+    'dist/browser.d.cts',
+    'dist/browser.d.ts',
+    'dist/browser.js',
+    'dist/index.cjs',
+    'dist/index.d.cts',
+    'dist/index.d.ts',
+    'dist/index.js',
+    'package.json',
+  ]);
   console.log(`   tarball ${info!.filename}: ${info!.size} bytes packed, ${info!.unpackedSize} unpacked; ${info!.files.map((f) => `${f.path} ${f.size}`).join(', ')}`);
 
   const manifest = JSON.parse(readFileSync(path.join(repo, 'client/package.json'), 'utf8'));

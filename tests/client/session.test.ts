@@ -111,7 +111,9 @@ s('login, calls and logout through a client from createAuthClient', async ({ svc
   assert.is(session.client, client);
   assert.is(session.tokens(), null);
 
-  const pair = await session.login({ email: user.email, password: user.password });
+  const result = await session.login({ email: user.email, password: user.password });
+  assert.is(result.status, 'signed_in');
+  const pair = session.tokens()!;
   assert.is(pair.tokenType, 'Bearer');
   assert.is(session.tokens()?.accessToken, pair.accessToken);
   assert.is((await client.auth.me.query()).id, pair.user.id);

@@ -73,7 +73,9 @@ s('users.get finds a user by id or by email (normalised) and never returns the h
   assert.is(byId.status, 200);
   assert.equal(Object.keys(byId.data).sort(), [
     'createdAt', 'email', 'emailVerified', 'failedAttempts', 'fullName', 'id', 'isActive', 'isSuperuser', 'lastLoginAt', 'lockedUntil',
+    'mfaEnabled',
   ]);
+  assert.is(byId.data.mfaEnabled, false);
   assert.is(byId.data.email, user.email);
   assert.is(byId.data.isActive, true);
   assert.is(byId.data.emailVerified, true);

@@ -40,7 +40,7 @@ function assertAudited(details: Array<Record<string, unknown>>, action: string, 
 s('--help lists every operator command and each command explains itself', async () => {
   const help = await admin(['--help']);
   assert.is(help.code, 0, help.stderr);
-  const names = ['create-superuser', 'unlock', 'promote', 'demote', 'disable', 'enable', 'force-reset', 'revoke-sessions', 'migrate'];
+  const names = ['create-superuser', 'unlock', 'promote', 'demote', 'disable', 'enable', 'force-reset', 'revoke-sessions', 'reset-mfa', 'migrate'];
   for (const n of names) assert.match(help.stdout, new RegExp(`^  ${n}\\b`, 'm'));
   for (const c of COMMANDS) {
     const text = commandHelp(c);

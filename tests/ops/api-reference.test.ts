@@ -38,6 +38,9 @@ s('the router has every public procedure', () => {
     'auth.me', 'auth.changePassword', 'auth.requestPasswordReset', 'auth.resetPassword', 'sessions.list', 'sessions.revoke',
     'sessions.revokeAll', 'admin.users.list', 'admin.users.get', 'admin.users.unlock', 'admin.users.setSuperuser',
     'admin.users.setActive', 'admin.users.revokeSessions', 'admin.users.forcePasswordReset', 'admin.securityEvents.list',
+    'admin.users.resetMfa', 'mfa.list', 'mfa.totp.enroll', 'mfa.totp.confirm', 'mfa.passkey.registerOptions',
+    'mfa.passkey.register', 'mfa.remove', 'mfa.recoveryCodes.regenerate', 'auth.mfa.verify', 'auth.mfa.passkeyOptions',
+    'auth.mfa.passkeyVerify', 'auth.passkey.loginOptions', 'auth.passkey.login',
   ]) {
     assert.ok(paths.includes(p), `router lacks ${p}`);
   }

@@ -46,6 +46,9 @@ export const RefreshTokenSchema = defineEntity({
     revokedReason: p.string().length(32).nullable(),
     userAgent: p.string().length(512).nullable(),
     ip: p.string().length(64).nullable(),
+    // RFC 8176 methods of the login that started the session (comma-separated),
+    // copied to each successor so access tokens keep `amr` through refreshes.
+    amr: p.string().length(64).nullable(),
   }),
 });
 export type RefreshToken = InferEntity<typeof RefreshTokenSchema>;

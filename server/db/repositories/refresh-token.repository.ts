@@ -18,6 +18,7 @@ export interface NewRefreshToken {
   familyExpiresAt: Date;
   userAgent: string | null;
   ip: string | null;
+  amr: string | null;
 }
 
 /** One session (refresh family) as `sessions.list` shows it: its first token's columns and when it was last used. */
@@ -31,9 +32,9 @@ export class RefreshTokenRepository {
   async insert(sql: Sql, t: NewRefreshToken): Promise<void> {
     await sql.all(
       `insert into refresh_tokens (id, user_id, family_id, parent_id, generation, token_hash, created_at, expires_at,
-                                   family_expires_at, user_agent, ip)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [t.id, t.userId, t.familyId, t.parentId, t.generation, t.tokenHash, t.createdAt, t.expiresAt, t.familyExpiresAt, t.userAgent, t.ip],
+                                   family_expires_at, user_agent, ip, amr)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [t.id, t.userId, t.familyId, t.parentId, t.generation, t.tokenHash, t.createdAt, t.expiresAt, t.familyExpiresAt, t.userAgent, t.ip, t.amr],
     );
   }
 

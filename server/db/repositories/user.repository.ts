@@ -95,6 +95,11 @@ export class UserRepository {
     );
   }
 
+  /** Stores a stronger hash of the same password (not a password change: password_changed_at stays). */
+  async rehash(sql: Sql, id: string, hashedPassword: string): Promise<void> {
+    await sql.all('update users set hashed_password = ?, updated_at = now() where id = ?', [hashedPassword, id]);
+  }
+
   /** New password: bumps session_version so every access token issued before is refused. */
   async setPassword(sql: Sql, id: string, hashedPassword: string, opts: { clearLock?: boolean } = {}): Promise<number> {
     const row = await sql.one<{ session_version: number }>(

@@ -41,6 +41,11 @@ const usersRouter = router({
     return { revoked };
   }),
 
+  resetMfa: superuserProcedure.input(userIdInput).mutation(async ({ ctx, input }) => {
+    await ctx.services.admin.resetMfa(ctx.sql, actorOf(ctx), input.userId, ctx.req);
+    return { ok: true as const };
+  }),
+
   forcePasswordReset: superuserProcedure.input(userIdInput).mutation(async ({ ctx, input }) => {
     await ctx.services.admin.forcePasswordReset(ctx.sql, actorOf(ctx), input.userId, ctx.req);
     return { ok: true as const };

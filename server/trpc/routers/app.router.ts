@@ -1,6 +1,7 @@
 import { publicProcedure, router } from '../procedures.js';
 import { adminRouter } from './admin.router.js';
 import { authRouter } from './auth.router.js';
+import { mfaRouter } from './mfa.router.js';
 import { sessionsRouter } from './sessions.router.js';
 
 export const appRouter = router({
@@ -8,6 +9,7 @@ export const appRouter = router({
   auth: authRouter,
   sessions: sessionsRouter,
   admin: adminRouter,
+  mfa: mfaRouter,
 });
 
 export type AppRouter = typeof appRouter;

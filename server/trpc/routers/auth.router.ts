@@ -9,8 +9,12 @@ import {
 } from '../../../shared/schemas.js';
 import { toPublicUser } from '../../services/user-dto.js';
 import { publicProcedure, router, userProcedure } from '../procedures.js';
+import { authMfaRouter, authPasskeyRouter } from './auth-mfa.router.js';
 
 export const authRouter = router({
+  mfa: authMfaRouter,
+  passkey: authPasskeyRouter,
+
   register: publicProcedure
     .meta({ rateLimits: ['register.ip'] })
     .input(registerInput)

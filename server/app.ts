@@ -6,9 +6,11 @@ import { httpErrorHandler, notFound } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { jsonDepthLimit } from './http/json-depth.js';
 import { metricsRoutes } from './http/metrics.routes.js';
+import { pagesRoutes } from './http/pages/pages.routes.js';
 import { requestId } from './http/request-id.middleware.js';
 import { requestLog } from './http/request-log.middleware.js';
 import { corsPolicy, securityHeaders } from './http/security-headers.js';
+import { SessionCookiePolicy } from './http/session-cookie.js';
 import { wellKnownRoutes } from './http/well-known.routes.js';
 import { retryAfterOf, toPublicError } from './public-error.js';
 import { contextFactory } from './trpc/context.js';
@@ -24,11 +26,12 @@ export function createApp(deps: Deps): express.Express {
   app.use(requestId);
   app.use(requestLog(deps.logger, deps.metrics));
   app.use(securityHeaders(deps.config.isProduction));
-  app.use(corsPolicy(deps.config.corsOrigins));
+  app.use(corsPolicy(deps.config.corsOrigins, deps.config.sessionCookie));
 
   app.use(healthRoutes({ health: deps.health, sql: deps.sql, rateLimits: deps.rateLimits }));
   app.use(wellKnownRoutes(deps.keyring));
   app.use(metricsRoutes(deps.metrics, deps.config.metricsToken));
+  if (deps.config.pagesEnabled) app.use(pagesRoutes(deps));
 
   app.use(
     '/trpc',
@@ -51,6 +54,7 @@ export function createApp(deps: Deps): express.Express {
         events: deps.events,
         rateLimits: deps.rateLimits,
         sql: deps.sql,
+        sessionCookie: new SessionCookiePolicy(deps.config),
       }),
       maxBodySize: BODY_LIMIT_BYTES,
       responseMeta({ errors }) {

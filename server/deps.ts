@@ -68,7 +68,7 @@ export interface Deps {
   background: BackgroundTasks;
   /** Rate-limit counters; undefined when rate limiting is off (RATE_LIMIT_ENABLED). */
   rateLimits?: RateLimitStore;
-  /** Ends what the graph owns (the pool); call after the workers have stopped. */
+  /** Ends what the graph owns (the hashing processes, the pool); call after the workers have stopped. */
   close(): Promise<void>;
   repos: {
     users: UserRepository;
@@ -124,7 +124,7 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     webauthnChallenges: new WebauthnChallengeRepository(),
   };
   const keyring = new Keyring(config.secretKey, config.secretKeyPrevious);
-  const hasher = new PasswordHasher(config.scrypt, config.hashConcurrency);
+  const hasher = new PasswordHasher(config.scrypt, config.hashConcurrency, config.hashQueueMax);
   const accessTokens = new AccessTokenService({
     keyring,
     clock,
@@ -272,7 +272,11 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     logger,
     pool,
     sql,
-    close: () => pool.end(),
+    close: async () => {
+      // Hashing processes first: nothing needs them once requests have drained.
+      await hasher.close();
+      await pool.end();
+    },
     keyring,
     hasher,
     accessTokens,

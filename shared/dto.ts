@@ -28,6 +28,14 @@ export interface TokenPair {
   user: PublicUser;
 }
 
+/**
+ * A token pair whose refresh token went into the httpOnly session cookie
+ * (`cookie: true`) instead of the body: the page's scripts never see it.
+ * `refreshToken` is then absent; it is typed optional (not `never`) so that
+ * code handling either kind of answer reads it as `string | undefined`.
+ */
+export type BrowserTokenPair = Omit<TokenPair, 'refreshToken'> & { refreshToken?: string };
+
 export interface SessionInfo {
   id: string;
   createdAt: string;

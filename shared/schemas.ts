@@ -39,11 +39,18 @@ export const registerInput = z.object({
 });
 export const verifyEmailInput = z.object({ token: opaqueTokenSchema });
 export const emailOnlyInput = z.object({ email: emailSchema });
-export const loginInput = z.object({ email: emailSchema, password: passwordSchema });
-export const refreshInput = z.object({ refreshToken: opaqueTokenSchema });
+/**
+ * `cookie: true` on a call that answers a token pair: the refresh token is
+ * set in the httpOnly session cookie and left out of the body (browser apps).
+ */
+export const cookieFlag = z.boolean().optional();
+export const loginInput = z.object({ email: emailSchema, password: passwordSchema, cookie: cookieFlag });
+/** Without `refreshToken`, `auth.refresh` and `auth.logout` use the session cookie. */
+export const refreshInput = z.object({ refreshToken: opaqueTokenSchema.optional() }).optional();
 export const changePasswordInput = z.object({
   currentPassword: passwordSchema,
   newPassword: passwordSchema,
+  cookie: cookieFlag,
 });
 export const resetPasswordInput = z.object({
   token: opaqueTokenSchema,
@@ -89,7 +96,7 @@ const factorNameSchema = z.string().trim().min(1).max(100).regex(NO_CONTROL_CHAR
 /** Re-auth for a factor change: the current password, or a current second-factor code. */
 const reauthFields = { currentPassword: passwordSchema.optional(), code: mfaCodeSchema.optional() };
 
-export const mfaVerifyInput = z.object({ mfaToken: opaqueTokenSchema, code: mfaCodeSchema });
+export const mfaVerifyInput = z.object({ mfaToken: opaqueTokenSchema, code: mfaCodeSchema, cookie: cookieFlag });
 export const totpEnrollInput = z.object({ name: factorNameSchema.optional(), ...reauthFields });
 export const totpConfirmInput = z.object({ factorId: z.uuid(), code: z.string().trim().regex(/^\d{6}$/, 'must be 6 digits') });
 export const mfaRemoveInput = z.object({ factorId: z.uuid(), ...reauthFields });
@@ -128,5 +135,9 @@ export const passkeyAuthenticationResponse = z.object({
 export const passkeyRegisterOptionsInput = z.object(reauthFields);
 export const passkeyRegisterInput = z.object({ response: passkeyRegistrationResponse, name: factorNameSchema.optional() });
 export const mfaTokenInput = z.object({ mfaToken: opaqueTokenSchema });
-export const mfaPasskeyVerifyInput = z.object({ mfaToken: opaqueTokenSchema, response: passkeyAuthenticationResponse });
-export const passkeyLoginInput = z.object({ challengeId: z.uuid(), response: passkeyAuthenticationResponse });
+export const mfaPasskeyVerifyInput = z.object({
+  mfaToken: opaqueTokenSchema,
+  response: passkeyAuthenticationResponse,
+  cookie: cookieFlag,
+});
+export const passkeyLoginInput = z.object({ challengeId: z.uuid(), response: passkeyAuthenticationResponse, cookie: cookieFlag });

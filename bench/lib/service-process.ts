@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, closeSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -79,26 +79,57 @@ export function otelRegisterBuilt(repoRoot: string): boolean {
   return existsSync(path.join(repoRoot, 'dist/otel/register.js'));
 }
 
-/** Samples a process's resident memory every `everyMs` (Linux /proc). */
+function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Direct children of a process (its hashing processes), from /proc. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * Samples a process's resident memory every `everyMs` (Linux /proc); with
+ * `tree`, the sum over the process and its direct children.
+ */
 export class RssSampler {
   private timer?: NodeJS.Timeout;
   private peakKiB = 0;
   private samples = 0;
-  constructor(private readonly pid: number, private readonly everyMs = 100) {}
+  constructor(
+    private readonly pid: number,
+    private readonly everyMs = 100,
+    private readonly tree = false,
+  ) {}
 
   private read(field: 'VmRSS' | 'VmHWM'): number {
-    try {
-      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-      return m ? Number(m[1]) : 0;
-    } catch {
-      return 0;
-    }
+    return statusField(this.pid, field);
+  }
+
+  private rssNow(): number {
+    const own = statusField(this.pid, 'VmRSS');
+    return this.tree ? childPids(this.pid).reduce((sum, pid) => sum + statusField(pid, 'VmRSS'), own) : own;
   }
 
   start(): void {
     const sample = () => {
-      this.peakKiB = Math.max(this.peakKiB, this.read('VmRSS'));
+      this.peakKiB = Math.max(this.peakKiB, this.rssNow());
       this.samples++;
     };
     sample();
@@ -130,19 +161,36 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * CPU seconds of a process and its children: the live ones (the service's
+ * hashing processes) and those already reaped (cutime, cstime).
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid);
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(fields[13]) + Number(fields[14])) / 100; // cutime, cstime
+  } catch {
+    return total;
+  }
+  for (const child of childPids(pid)) total += cpuSeconds(child);
+  return total;
+}
+
+/**
  * Waits until the service has finished work a closed-loop run left behind.
  * autocannon drops its connections when time is up, but the requests it had
  * sent (queued hashes, a password-policy backlog) still run and would slow
  * the next workload. Idle = at most 20 ms of CPU over 400 ms (/proc counts
- * in 10 ms ticks). Returns the seconds waited.
+ * in 10 ms ticks), its hashing processes included. Returns the seconds waited.
  */
 export async function waitIdle(pid: number, maxMs = 60_000): Promise<number> {
   const started = performance.now();
-  const history: Array<[number, number]> = [[started, cpuSeconds(pid)]];
+  const history: Array<[number, number]> = [[started, treeCpuSeconds(pid)]];
   while (performance.now() - started < maxMs) {
     await new Promise((r) => setTimeout(r, 100));
     const now = performance.now();
-    history.push([now, cpuSeconds(pid)]);
+    history.push([now, treeCpuSeconds(pid)]);
     while (history.length > 1 && now - history[1]![0] >= 400) history.shift();
     const [t, cpu] = history[0]!;
     if (now - t >= 400 && history[history.length - 1]![1] - cpu <= 0.02) {

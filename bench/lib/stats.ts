@@ -51,3 +51,20 @@ export function round(value: number, digits = 2): number {
 export function ratio(a: number, b: number): number | null {
   return b > 0 ? round(a / b, 3) : null;
 }
+
+export function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** How far one figure moved over repeated windows of the same run. */
+export function spread(values: number[]): { min: number; median: number; max: number; values: number[] } {
+  return {
+    min: round(Math.min(...values)),
+    median: round(median(values)),
+    max: round(Math.max(...values)),
+    values: values.map((v) => round(v)),
+  };
+}

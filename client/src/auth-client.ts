@@ -17,6 +17,12 @@ export interface AuthClientOptions {
   headers?: HeadersOption;
   /** A custom `fetch`; defaults to `globalThis.fetch`. */
   fetch?: FetchLike;
+  /**
+   * `fetch`'s credentials mode. `'include'` sends and accepts the service's
+   * session cookie from another origin (one of its CORS_ORIGINS); cookie
+   * sessions (`createSession({ cookie: true })`) set it for you.
+   */
+  credentials?: RequestCredentials;
 }
 
 /**
@@ -59,6 +65,11 @@ export function trpcUrl(url: string): string {
  */
 export function createAuthClient(options: AuthClientOptions): AuthClient {
   const slot: ClientSlot = { options };
+  const baseFetch = options.fetch;
+  const credentials = options.credentials;
+  const fetchWith: FetchLike | undefined = credentials
+    ? (input, init) => (baseFetch ?? globalThis.fetch)(input, { ...init, credentials })
+    : baseFetch;
   const client = createTRPCClient<AppRouter>({
     links: [
       // A pass-through until a session takes this client over.
@@ -66,7 +77,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       httpBatchLink({
         url: trpcUrl(options.url),
         // tRPC calls fetch with a string URL and a RequestInit only.
-        ...(options.fetch ? { fetch: options.fetch as Parameters<typeof httpBatchLink>[0]['fetch'] } : {}),
+        ...(fetchWith ? { fetch: fetchWith as Parameters<typeof httpBatchLink>[0]['fetch'] } : {}),
         headers: async ({ opList }) => {
           const base = typeof options.headers === 'function' ? await options.headers() : options.headers;
           return { ...base, ...slot.hooks?.headers(opList) };

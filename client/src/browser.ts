@@ -26,7 +26,7 @@ import {
 } from '@simplewebauthn/browser';
 import type { AuthClient } from './auth-client.js';
 import type { RouterInputs, RouterOutputs } from './router-io.js';
-import type { MfaRequired, PasskeyAssertion, Session, SignedIn } from './session.js';
+import type { MfaRequired, PasskeyAssertion, Session, SessionTokens, SignedIn } from './session.js';
 
 export { browserSupportsWebAuthn };
 
@@ -49,16 +49,17 @@ export async function registerPasskey(
 }
 
 /** Finishes a login that asked for a second factor with a passkey of this device. */
-export async function verifyWithPasskey(challenge: MfaRequired): Promise<SignedIn> {
+export async function verifyWithPasskey<P extends SessionTokens>(challenge: MfaRequired<P>): Promise<SignedIn<P>> {
   const options = await challenge.passkeyOptions();
   const response = await startAuthentication({ optionsJSON: options as PublicKeyCredentialRequestOptionsJSON });
   return challenge.verifyPasskey(response as PasskeyAssertion);
 }
 
 /** Passwordless sign-in: the browser offers the passkeys it holds for this service; the session keeps the pair. */
-export async function signInWithPasskey(session: Session): Promise<SignedIn> {
+export async function signInWithPasskey<P extends SessionTokens>(session: Session<P>): Promise<SignedIn<P>> {
   const { challengeId, options } = await session.client.auth.passkey.loginOptions.mutate();
   const response = await startAuthentication({ optionsJSON: options as PublicKeyCredentialRequestOptionsJSON });
   const tokens = await session.client.auth.passkey.login.mutate({ challengeId, response: response as PasskeyAssertion });
-  return { status: 'signed_in', tokens };
+  // In a cookie session the link added `cookie: true`: the pair has no refresh token.
+  return { status: 'signed_in', tokens: tokens as P };
 }

@@ -2,7 +2,8 @@
  * @secure-auth/client: the typed client of a secure-auth service.
  *
  * - {@link createAuthClient}: the tRPC client (`client.auth.login.mutate(...)`).
- * - {@link createSession}: keeps a token pair, attaches and refreshes it.
+ * - {@link createSession}: keeps a token pair, attaches and refreshes it
+ *   (`cookie: true` in browsers: the refresh token stays in an httpOnly cookie).
  * - {@link createTokenVerifier}: verifies access tokens offline in other services.
  * - {@link isAuthError} and {@link AppCode}: the service's stable error codes.
  *
@@ -13,12 +14,14 @@ import type { AppRouter } from './router-type.js';
 export { createAuthClient, type AuthClient, type AuthClientOptions, type FetchLike, type HeadersOption } from './auth-client.js';
 export {
   createSession,
+  type CookieSessionOptions,
   type LoginResult,
   type MfaRequired,
   type PasskeyAssertion,
   type Session,
   type SessionEndReason,
   type SessionOptions,
+  type SessionTokens,
   type SignedIn,
 } from './session.js';
 export {
@@ -42,6 +45,7 @@ export type {
   AccessClaims,
   AdminUser,
   AuthMethod,
+  BrowserTokenPair,
   MfaChallenge,
   MfaFactorInfo,
   PasskeyCreationOptions,

@@ -75,7 +75,7 @@ export interface Config {
   rateLimits: Readonly<Record<string, RateLimitRule>>;
   trustProxy: boolean | number | string;
   scrypt: { logN: number; r: number; p: number };
-  /** Concurrent scrypt hashes; kept below the libuv pool size (see password-hasher). */
+  /** Hashing processes, one scrypt each at a time (see scrypt-pool); one per core by default. */
   hashConcurrency: number;
   /** Hashes allowed to wait at once; beyond it calls that need one answer UNAVAILABLE (load shedding). */
   hashQueueMax: number;
@@ -298,7 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     ),
     workers: read('WORKERS', int(1, 64), 1),
   };
-  if (config.hashConcurrency === 0) config.hashConcurrency = defaultHashConcurrency(env);
+  if (config.hashConcurrency === 0) config.hashConcurrency = defaultHashConcurrency();
   if (isProduction && scryptCost(config.scrypt) < scryptCost(OWASP_SCRYPT_MINIMUM)) {
     // Tests and development may hash cheaply; production never below OWASP's minimum.
     problems.set('SCRYPT_LOG_N', 'with SCRYPT_R and SCRYPT_P must give N*r*p of at least 2^17*8*1 in production');
@@ -323,15 +323,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
 }
 
 /**
- * Hashes run on the libuv pool (UV_THREADPOOL_SIZE, 4 by default), which
- * DNS and fs share, and each one keeps a CPU core busy for its whole
- * duration. Two bounds: one pool thread stays free, and one core stays free
- * for the event loop, so token checks (`auth.me`, refresh) keep answering
- * during a login storm instead of queueing behind hashes for the CPU. On a
- * 2-core machine that is one hash at a time; raise HASH_CONCURRENCY where
- * login throughput matters more than latency under attack.
+ * Hashes run in processes at the lowest CPU priority (server/security/scrypt-pool.ts),
+ * so the kernel always serves the event loop first and a hash only gets the
+ * cycles nothing else wants: one process per core lets a login storm use the
+ * whole machine without slowing token checks. Lower HASH_CONCURRENCY to bound
+ * memory (each running hash holds 128 x r x 2^logN bytes).
  */
-function defaultHashConcurrency(env: NodeJS.ProcessEnv): number {
-  const pool = Number(env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(pool - 1, availableParallelism() - 1));
+function defaultHashConcurrency(): number {
+  return availableParallelism();
 }

@@ -17,11 +17,18 @@ export function securityHeaders(isProduction: boolean): RequestHandler {
   });
 }
 
-/** CORS only for the configured browser origins; none by default. */
-export function corsPolicy(origins: string[]): RequestHandler {
+/**
+ * CORS only for the configured browser origins; none by default. Those
+ * origins may send credentials (the session cookie of a browser app on
+ * another origin) when SESSION_COOKIE is on; for any other origin no CORS header is sent at all, so
+ * the browser neither sends the cookie nor lets the page read the answer.
+ */
+export function corsPolicy(origins: string[], sessionCookie: boolean): RequestHandler {
   const allowed = new Set(origins);
   return cors({
     origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
+    // Without cookie sessions tokens travel only in headers: no credentials mode.
+    credentials: sessionCookie,
     methods: ['GET', 'POST'],
     allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-ID', 'traceparent', 'tracestate'],
     exposedHeaders: ['X-Request-ID', 'Retry-After'],

@@ -1,9 +1,5 @@
-import * as ScryptModule from 'scrypt-kdf';
-
-// scrypt-kdf 4 ships `export default class` at runtime but named declarations
-// in its typings; take whichever the runtime provides.
-const Scrypt = (ScryptModule as unknown as { default?: typeof ScryptModule }).default ?? ScryptModule;
-import { Semaphore } from './semaphore.js';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ScryptPool, ScryptRefused } from './scrypt-pool.js';
 
 export interface ScryptParams {
   logN: number;
@@ -12,18 +8,49 @@ export interface ScryptParams {
 }
 
 /**
- * scrypt password hashing (scrypt-kdf format: parameters, salt and checksum in
- * one 96-byte key, stored base64). Hashing runs on the libuv pool; the
- * semaphore keeps at least one pool thread free so token checks, DNS and fs
- * never queue behind a login storm, and bounds memory (each hash holds
- * 128 * r * 2^logN bytes).
+ * The scrypt-kdf key layout (Colin Percival's header format), 96 bytes,
+ * stored base64: "scrypt", version 0, logN (1 byte), r and p (4 bytes each,
+ * big-endian), a 32-byte salt, the first 16 bytes of SHA-256 over the 48
+ * bytes so far, then HMAC-SHA-256 over the 64 bytes so far keyed with the
+ * second half of the 64-byte scrypt key. Built here so the costly scrypt
+ * step can run in the hashing processes; hashes stored before stay valid.
+ */
+const KEY_BYTES = 96;
+const MAGIC = Buffer.from('scrypt', 'latin1');
+
+interface ParsedKey {
+  cost: ScryptParams;
+  salt: Buffer;
+  prefix64: Buffer;
+  mac: Buffer;
+}
+
+function checksum(prefix48: Buffer): Buffer {
+  return createHash('sha256').update(prefix48).digest().subarray(0, 16);
+}
+
+function parse(stored: string): ParsedKey | undefined {
+  const key = Buffer.from(stored, 'base64');
+  if (key.length !== KEY_BYTES) return undefined;
+  if (!timingSafeEqual(key.subarray(48, 64), checksum(key.subarray(0, 48)))) return undefined;
+  const cost = { logN: key.readUInt8(7), r: key.readUInt32BE(8), p: key.readUInt32BE(12) };
+  // A tampered or foreign header must not make a verify allocate gigabytes.
+  if (cost.logN < 1 || cost.logN > 30 || cost.r < 1 || cost.p < 1 || cost.r * cost.p >= 2 ** 30) return undefined;
+  return { cost, salt: key.subarray(16, 48), prefix64: key.subarray(0, 64), mac: key.subarray(64, 96) };
+}
+
+/**
+ * scrypt password hashing in the scrypt-kdf format. The scrypt work runs in
+ * a pool of low-priority processes (see scrypt-pool): one per core by default
+ * (HASH_CONCURRENCY), at most HASH_QUEUE_MAX waiting, beyond which calls are
+ * shed with UNAVAILABLE. Each running hash holds 128 x r x 2^logN bytes.
  */
 export class PasswordHasher {
-  private readonly gate: Semaphore;
+  private readonly pool: ScryptPool;
   private dummy?: Promise<string>;
 
-  constructor(private readonly params: ScryptParams, concurrency: number) {
-    this.gate = new Semaphore(concurrency);
+  constructor(private readonly params: ScryptParams, concurrency: number, queueMax: number) {
+    this.pool = new ScryptPool(concurrency, queueMax);
   }
 
   /** Passwords are NFKC-normalised so the same text typed differently matches. */
@@ -31,25 +58,38 @@ export class PasswordHasher {
     return password.normalize('NFKC');
   }
 
-  hash(password: string): Promise<string> {
-    return this.gate.run(async () => {
-      const key = await Scrypt.kdf(PasswordHasher.normalise(password), this.params);
-      return Buffer.from(key).toString('base64');
-    });
+  async hash(password: string): Promise<string> {
+    const { logN, r, p } = this.params;
+    const key = Buffer.alloc(KEY_BYTES);
+    MAGIC.copy(key, 0);
+    key.writeUInt8(0, 6);
+    key.writeUInt8(logN, 7);
+    key.writeUInt32BE(r, 8);
+    key.writeUInt32BE(p, 12);
+    randomBytes(32).copy(key, 16);
+    checksum(key.subarray(0, 48)).copy(key, 48);
+    const derived = await this.pool.derive(PasswordHasher.normalise(password), key.subarray(16, 48), this.params);
+    createHmac('sha256', derived.subarray(32)).update(key.subarray(0, 64)).digest().copy(key, 64);
+    return key.toString('base64');
   }
 
-  /** False for a wrong password or a malformed stored hash; never throws on bad input. */
-  verify(stored: string, password: string): Promise<boolean> {
-    return this.gate.run(async () => {
-      let key: Buffer;
-      try {
-        key = Buffer.from(stored, 'base64');
-        if (key.length !== 96) return false;
-        return await Scrypt.verify(key, PasswordHasher.normalise(password));
-      } catch {
-        return false;
-      }
-    });
+  /**
+   * False for a wrong password or a malformed stored hash. Throws only
+   * UNAVAILABLE (queue full, hashing process lost twice): that is not a
+   * wrong password and must not count as a failed login.
+   */
+  async verify(stored: string, password: string): Promise<boolean> {
+    const parsed = parse(stored);
+    if (!parsed) return false;
+    let derived: Buffer;
+    try {
+      derived = await this.pool.derive(PasswordHasher.normalise(password), parsed.salt, parsed.cost);
+    } catch (err) {
+      if (err instanceof ScryptRefused) return false;
+      throw err;
+    }
+    const mac = createHmac('sha256', derived.subarray(32)).update(parsed.prefix64).digest();
+    return timingSafeEqual(mac, parsed.mac);
   }
 
   /**
@@ -59,17 +99,30 @@ export class PasswordHasher {
    */
   async verifyDummy(password: string): Promise<false> {
     this.dummy ??= this.hash('dummy password for timing parity only');
-    await this.verify(await this.dummy, password);
+    // A failed first attempt (e.g. shed) must not stay cached.
+    const dummy = await this.dummy.catch((err: unknown) => {
+      this.dummy = undefined;
+      throw err;
+    });
+    await this.verify(dummy, password);
     return false;
   }
 
   /** True when a stored hash was made with other parameters than the current ones. */
   needsRehash(stored: string): boolean {
-    try {
-      const p = Scrypt.viewParams(Buffer.from(stored, 'base64'));
-      return p.logN !== this.params.logN || p.r !== this.params.r || p.p !== this.params.p;
-    } catch {
-      return false;
-    }
+    const parsed = parse(stored);
+    if (!parsed) return false;
+    const { logN, r, p } = parsed.cost;
+    return logN !== this.params.logN || r !== this.params.r || p !== this.params.p;
+  }
+
+  /** Process ids of the hashing processes now running (tests, operators). */
+  processIds(): number[] {
+    return this.pool.processIds();
+  }
+
+  /** Stops the hashing processes; calls still queued answer UNAVAILABLE. */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Sql } from '../db/sql.js';
+import type { SessionCookiePolicy } from '../http/session-cookie.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
@@ -38,6 +39,8 @@ export interface TrpcDependencies extends Observers {
   services: Services;
   /** A new request-scoped database handle (services run their statements and transactions on it). */
   sql: () => Sql;
+  /** The browser session cookie: whether it is on, and which origins may use it. */
+  sessionCookie: SessionCookiePolicy;
 }
 
 export interface Context extends Observers {
@@ -47,6 +50,7 @@ export interface Context extends Observers {
   req: RequestInfo;
   authorization: string | undefined;
   res: Response;
+  sessionCookie: SessionCookiePolicy;
 }
 
 export function contextFactory(d: TrpcDependencies) {
@@ -66,5 +70,6 @@ export function contextFactory(d: TrpcDependencies) {
     },
     authorization: req.get('authorization'),
     res,
+    sessionCookie: d.sessionCookie,
   });
 }

@@ -62,6 +62,7 @@ const CONSUMER = `import {
   isAuthError,
   type AccessClaims,
   type AppRouter,
+  type BrowserTokenPair,
   type PublicUser,
   type RouterOutputs,
   type TokenPair,
@@ -85,7 +86,8 @@ async function main(): Promise<void> {
   const client = createAuthClient({ url });
   const answer = await client.auth.login.mutate({ email, password });
   if ('mfaRequired' in answer) throw new Error('second factor needed: ' + answer.methods.join(', '));
-  const pair: TokenPair = answer;
+  // Without cookie: true the refresh token is in the body; the type covers both answers.
+  const pair: TokenPair | BrowserTokenPair = answer;
 
   const session = createSession({ url });
   await session.login({ email, password });

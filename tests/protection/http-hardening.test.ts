@@ -173,11 +173,13 @@ s('CORS: only the configured origins are allowed', async ({ svc }) => {
   assert.ok(allowed.status === 204 || allowed.status === 200);
   assert.is(allowed.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
   assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /authorization/i);
-  assert.is(allowed.headers.get('access-control-allow-credentials'), null, 'no credentials mode: tokens travel in headers');
+  // Credentials (the session cookie) for the configured origins only; see tests/api/session-cookie.test.ts.
+  assert.is(allowed.headers.get('access-control-allow-credentials'), 'true');
 
   const other = await preflight('https://evil.example.net');
   await other.arrayBuffer();
   assert.is(other.headers.get('access-control-allow-origin'), null);
+  assert.is(other.headers.get('access-control-allow-credentials'), null);
 
   const simple = await fetch(`${svc.url}/trpc/health`, { headers: { origin: ALLOWED_ORIGIN } });
   await simple.arrayBuffer();

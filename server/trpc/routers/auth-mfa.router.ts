@@ -1,4 +1,5 @@
 import { mfaPasskeyVerifyInput, mfaTokenInput, mfaVerifyInput, passkeyLoginInput } from '../../../shared/schemas.js';
+import { issueTokens } from '../cookie-session.js';
 import { publicProcedure, router } from '../procedures.js';
 
 /** The second step of a login: answers to the MfaChallenge that `auth.login` gave. */
@@ -6,7 +7,7 @@ export const authMfaRouter = router({
   verify: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(mfaVerifyInput)
-    .mutation(({ ctx, input }) => ctx.services.mfaLogin.verifyCode(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.mfaLogin.verifyCode(ctx.sql, input, ctx.req))),
 
   passkeyOptions: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
@@ -16,7 +17,7 @@ export const authMfaRouter = router({
   passkeyVerify: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(mfaPasskeyVerifyInput)
-    .mutation(({ ctx, input }) => ctx.services.passkeys.mfaVerify(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.passkeys.mfaVerify(ctx.sql, input, ctx.req))),
 });
 
 /** Passwordless sign-in with a discoverable passkey (user verification required). */
@@ -28,5 +29,5 @@ export const authPasskeyRouter = router({
   login: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(passkeyLoginInput)
-    .mutation(({ ctx, input }) => ctx.services.passkeys.login(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.passkeys.login(ctx.sql, input, ctx.req))),
 });

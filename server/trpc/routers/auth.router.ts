@@ -8,6 +8,7 @@ import {
   verifyEmailInput,
 } from '../../../shared/schemas.js';
 import { toPublicUser } from '../../services/user-dto.js';
+import { endSession, issueTokens, refreshTokens } from '../cookie-session.js';
 import { publicProcedure, router, userProcedure } from '../procedures.js';
 import { authMfaRouter, authPasskeyRouter } from './auth-mfa.router.js';
 
@@ -34,15 +35,15 @@ export const authRouter = router({
   login: publicProcedure
     .meta({ rateLimits: ['login.ip', 'login.email'] })
     .input(loginInput)
-    .mutation(({ ctx, input }) => ctx.services.auth.login(ctx.sql, input, ctx.req)),
+    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.auth.login(ctx.sql, input, ctx.req))),
 
   refresh: publicProcedure
     .meta({ rateLimits: ['refresh.ip'] })
     .input(refreshInput)
-    .mutation(({ ctx, input }) => ctx.services.sessions.refresh(ctx.sql, input.refreshToken, ctx.req)),
+    .mutation(({ ctx, input }) => refreshTokens(ctx, input?.refreshToken)),
 
   logout: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
-    await ctx.services.sessions.logout(ctx.sql, input.refreshToken, ctx.req);
+    await endSession(ctx, input?.refreshToken);
     return { ok: true as const };
   }),
 
@@ -52,7 +53,9 @@ export const authRouter = router({
   changePassword: userProcedure
     .meta({ rateLimits: ['default.ip', 'password.user'] })
     .input(changePasswordInput)
-    .mutation(({ ctx, input }) => ctx.services.auth.changePassword(ctx.sql, ctx.auth.user.id, input, ctx.req)),
+    .mutation(({ ctx, input }) =>
+      issueTokens(ctx, input.cookie, () => ctx.services.auth.changePassword(ctx.sql, ctx.auth.user.id, input, ctx.req)),
+    ),
 
   requestPasswordReset: publicProcedure
     .meta({ rateLimits: ['reset.ip', 'reset.email'] })

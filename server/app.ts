@@ -4,6 +4,7 @@ import type { Deps } from './deps.js';
 import { BODY_LIMIT_BYTES } from './http/body-limit.js';
 import { httpErrorHandler, notFound } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
+import { jsonDepthLimit } from './http/json-depth.js';
 import { metricsRoutes } from './http/metrics.routes.js';
 import { pagesRoutes } from './http/pages/pages.routes.js';
 import { requestId } from './http/request-id.middleware.js';
@@ -35,6 +36,7 @@ export function createApp(deps: Deps): express.Express {
   app.use(
     '/trpc',
     express.json({ limit: BODY_LIMIT_BYTES, strict: false }),
+    jsonDepthLimit(),
     createExpressMiddleware({
       router: appRouter,
       createContext: contextFactory({

@@ -4,6 +4,7 @@ import { createPool, type Pool } from './db/pool.js';
 import { EmailTokenRepository } from './db/repositories/email-token.repository.js';
 import { LockoutRepository, LoginThrottleRepository } from './db/repositories/lockout.repository.js';
 import { MailOutboxRepository } from './db/repositories/mail-outbox.repository.js';
+import { MaintenanceLockRepository } from './db/repositories/maintenance-lock.repository.js';
 import { MfaChallengeRepository } from './db/repositories/mfa-challenge.repository.js';
 import { MfaFactorRepository } from './db/repositories/mfa-factor.repository.js';
 import { RecoveryCodeRepository } from './db/repositories/recovery-code.repository.js';
@@ -27,6 +28,7 @@ import { RefreshTokenCodec } from './security/opaque-token.js';
 import { PasswordHasher } from './security/password-hasher.js';
 import { AdminService } from './services/admin.service.js';
 import { AuthService } from './services/auth.service.js';
+import { BackgroundTasks } from './services/background-tasks.js';
 import { CredentialVerifier } from './services/credential-verifier.service.js';
 import { HealthService } from './services/health.service.js';
 import { MaintenanceService } from './services/maintenance.service.js';
@@ -62,6 +64,8 @@ export interface Deps {
   mailer: Mailer;
   outbox: OutboxWorker;
   maintenance: MaintenanceService;
+  /** Work a request starts but its answer does not wait for (drained at shutdown). */
+  background: BackgroundTasks;
   /** Rate-limit counters; undefined when rate limiting is off (RATE_LIMIT_ENABLED). */
   rateLimits?: RateLimitStore;
   /** Ends what the graph owns (the hashing processes, the pool); call after the workers have stopped. */
@@ -226,11 +230,13 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     metrics,
   });
   const policy = new PasswordPolicy(config.passwordMinLength);
+  const background = new BackgroundTasks(logger);
   const auth = new AuthService({
     clock,
     publicUrl: config.publicUrl,
     emailVerificationRequired: config.emailVerificationRequired,
     hasher,
+    scrypt: config.scrypt,
     policy,
     keyring,
     users: repos.users,
@@ -243,6 +249,7 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     mailer,
     events,
     metrics,
+    background,
   });
   const admin = new AdminService({
     clock,
@@ -288,11 +295,18 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
       sql,
       clock,
       logger,
+      retentionDays: config.retentionDays,
+      auditRetentionDays: config.auditRetentionDays,
+      lock: new MaintenanceLockRepository(),
       throttles: repos.throttles,
       mailOutbox: repos.mailOutbox,
       mfaChallenges: repos.mfaChallenges,
       webauthnChallenges: repos.webauthnChallenges,
+      refreshTokens: repos.refreshTokens,
+      emailTokens: repos.emailTokens,
+      securityEvents: repos.securityEvents,
     }),
+    background,
     rateLimits,
     repos,
   };

@@ -52,6 +52,7 @@ export async function startServer(config: Readonly<Config>, opts: StartServerOpt
         await closed;
         clearTimeout(timer);
         deps.maintenance.stop();
+        await deps.background.drain();
         await deps.outbox.stop();
         await deps.rateLimits?.close();
         await deps.close();

@@ -30,6 +30,14 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimitRule>> = Obje
   'default.ip': [600, 60],
 });
 
+/** OWASP's minimum scrypt cost for password storage: N=2^17, r=8, p=1. */
+export const OWASP_SCRYPT_MINIMUM = Object.freeze({ logN: 17, r: 8, p: 1 });
+
+/** The work factor N*r*p of scrypt parameters. */
+export function scryptCost(p: { logN: number; r: number; p: number }): number {
+  return 2 ** p.logN * p.r * p.p;
+}
+
 export interface SmtpConfig {
   host: string;
   port: number;
@@ -105,10 +113,12 @@ const bool = z
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-function parseTrustProxy(raw: string): boolean | number | string {
+function parseTrustProxy(raw: string): boolean | number | string | undefined {
   const v = raw.trim();
-  if (v === '' || v === 'false') return false;
-  if (v === 'true') return true;
+  if (v === '' || v.toLowerCase() === 'false') return false;
+  // "Believe every X-Forwarded-For" lets any client pick its own address and
+  // walk past every IP limit: refused (undefined reports it).
+  if (v.toLowerCase() === 'true') return undefined;
   if (/^\d+$/.test(v)) return Number(v);
   return v; // CIDRs / names, as Express accepts them
 }
@@ -230,6 +240,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  const trustProxy = parseTrustProxy(get('TRUST_PROXY') ?? 'false');
+  if (trustProxy === undefined) {
+    problems.set('TRUST_PROXY', 'must be a hop count or a list of CIDRs/names; true (believe every client) is refused');
+  }
   const config: Config = {
     appEnv,
     isProduction,
@@ -240,7 +254,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     secretKeyPrevious,
     secretKeySource,
     databaseUrl,
-    accessTokenTtlSeconds: read('ACCESS_TOKEN_EXPIRE_MINUTES', num(0.01, 1440), 15) * 60,
+    // Capped at an hour: an access token cannot be revoked offline (verifiers do not see logout).
+    accessTokenTtlSeconds: read('ACCESS_TOKEN_EXPIRE_MINUTES', num(0.01, 60), 15) * 60,
     refreshTokenTtlSeconds: read('REFRESH_TOKEN_EXPIRE_MINUTES', num(0.01, 525600), 43200) * 60,
     sessionMaxSeconds: read('SESSION_MAX_MINUTES', num(0.01, 1051200), 129600) * 60,
     refreshReuseGraceSeconds: read('REFRESH_REUSE_GRACE_SECONDS', num(0, 60), 10),
@@ -256,7 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     rateLimitEnabled: read('RATE_LIMIT_ENABLED', bool, appEnv !== 'test'),
     rateLimitStore: read('RATE_LIMIT_STORE', z.enum(['memory', 'postgres']), 'memory'),
     rateLimits: Object.freeze(rateLimits),
-    trustProxy: parseTrustProxy(get('TRUST_PROXY') ?? 'false'),
+    trustProxy: trustProxy ?? false,
     scrypt: {
       logN: read('SCRYPT_LOG_N', int(10, 22), 17),
       r: read('SCRYPT_R', int(1, 32), 8),
@@ -284,6 +299,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
     workers: read('WORKERS', int(1, 64), 1),
   };
   if (config.hashConcurrency === 0) config.hashConcurrency = defaultHashConcurrency();
+  if (isProduction && scryptCost(config.scrypt) < scryptCost(OWASP_SCRYPT_MINIMUM)) {
+    // Tests and development may hash cheaply; production never below OWASP's minimum.
+    problems.set('SCRYPT_LOG_N', 'with SCRYPT_R and SCRYPT_P must give N*r*p of at least 2^17*8*1 in production');
+  }
   if (config.lockoutMaxMinutes < config.lockoutMinutes) {
     problems.set('LOCKOUT_MAX_MINUTES', 'must be at least LOCKOUT_MINUTES');
   }

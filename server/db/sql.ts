@@ -41,12 +41,33 @@ function connectionLost(err: unknown): boolean {
   return !(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code));
 }
 
+/**
+ * The pool listens for errors only on idle connections. A checked-out one
+ * whose server goes away between two statements (a killed database, a
+ * failover) emits 'error' with nobody listening, which crashes the process.
+ * While checked out it has this listener instead; the error is remembered
+ * and the connection is destroyed, not reused, on release.
+ */
+const lostWhileCheckedOut = new WeakMap<pg.PoolClient, unknown>();
+const listeners = new WeakMap<pg.PoolClient, (err: unknown) => void>();
+
 async function acquire(pool: Pool): Promise<pg.PoolClient> {
+  let client: pg.PoolClient;
   try {
-    return await pool.connect();
+    client = await pool.connect();
   } catch (err) {
     throw new DatabaseUnavailableError(err);
   }
+  const onError = (err: unknown) => lostWhileCheckedOut.set(client, err);
+  listeners.set(client, onError);
+  client.on('error', onError);
+  return client;
+}
+
+function release(client: pg.PoolClient, broken: unknown): void {
+  const onError = listeners.get(client);
+  if (onError) client.removeListener('error', onError);
+  client.release((broken ?? lostWhileCheckedOut.get(client)) as Error | undefined);
 }
 
 async function run(client: pg.PoolClient, query: { name?: string; text: string; values?: unknown[] }) {
@@ -65,6 +86,11 @@ export class Sql {
     /** Set inside a transaction: every statement runs on this connection. */
     private readonly client?: pg.PoolClient,
   ) {}
+
+  /** True inside `tx` (or `pinned`): statements share one connection and, in `tx`, commit together. */
+  get bound(): boolean {
+    return this.client !== undefined;
+  }
 
   /**
    * Runs `hook` once the surrounding transaction commits (at once outside
@@ -87,13 +113,33 @@ export class Sql {
       throw err;
     } finally {
       // A connection that failed below SQL is not handed to the next caller.
-      c.release(broken as Error | undefined);
+      release(c, broken);
     }
   }
 
   async one<T>(query: string, params: unknown[] = []): Promise<T | undefined> {
     const rows = await this.all<T>(query, params);
     return rows[0];
+  }
+
+  /**
+   * Runs `fn` on one connection held for its duration, each statement in
+   * its own transaction: for session-level state such as an advisory lock
+   * around a series of small, separately committed batches.
+   */
+  async pinned<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.client) return fn(this);
+    const c = await acquire(this.pool);
+    let broken: unknown;
+    try {
+      return await fn(new Sql(this.pool, c));
+    } catch (err) {
+      if (err instanceof DatabaseUnavailableError) broken = err;
+      throw err;
+    } finally {
+      // Dropped rather than reused when it failed below SQL: session state (a lock) dies with it.
+      release(c, broken);
+    }
   }
 
   /** Runs `fn` in one transaction (READ COMMITTED); rolls back on throw. Nested calls join it. */
@@ -113,7 +159,7 @@ export class Sql {
       else await c.query('rollback').catch((e: unknown) => (broken = e));
       throw err;
     } finally {
-      c.release(broken as Error | undefined);
+      release(c, broken);
     }
   }
 }

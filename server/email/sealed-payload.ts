@@ -2,20 +2,27 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 /**
  * AES-256-GCM for outbox payloads: a database dump holds no readable link.
- * Format: base64url(iv[12] || tag[16] || ciphertext).
+ * Format: base64url(iv[12] || tag[16] || ciphertext). The tag length is
+ * fixed on both sides and checked before decrypting: GCM would otherwise
+ * accept a truncated tag (any prefix of the real one verifies), making a
+ * forgery a matter of 2^32 tries instead of 2^128.
  */
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
 export function seal(key: Buffer, plaintext: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
 }
 
 export function open(key: Buffer, sealed: string): string {
   const raw = Buffer.from(sealed, 'base64url');
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  if (raw.length < IV_BYTES + TAG_BYTES) throw new Error('sealed payload too short');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
 }
 
 /**

@@ -51,15 +51,19 @@ export class Metrics {
   });
   readonly activeUsers: client.Gauge;
 
-  constructor(countActiveUsers: () => Promise<number>) {
+  constructor(countActiveUsers: () => Promise<number>, now: () => number = Date.now) {
+    // One count(*) per ACTIVE_USERS_TTL_MS at most, whatever the scrape rate
+    // (concurrent scrapes share the read): a scraper, or anyone who can reach
+    // /metrics, must not turn scrapes into database load.
+    let read: { at: number; count: Promise<number> } | undefined;
     this.activeUsers = new client.Gauge({
       name: 'active_users_total',
-      help: 'Users with is_active = true',
+      help: 'Users with is_active = true (read at most every 30 s)',
       registers: [this.registry],
-      // Read at scrape time with one count(*); no per-request cost.
       async collect() {
+        if (!read || now() - read.at >= ACTIVE_USERS_TTL_MS) read = { at: now(), count: countActiveUsers() };
         try {
-          this.set(await countActiveUsers());
+          this.set(await read.count);
         } catch {
           /* database down: keep the last value; /health reports the outage */
         }
@@ -67,3 +71,5 @@ export class Metrics {
     });
   }
 }
+
+const ACTIVE_USERS_TTL_MS = 30_000;

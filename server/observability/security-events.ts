@@ -4,6 +4,7 @@ import type { Sql } from '../db/sql.js';
 import type { SecurityEventRepository } from '../db/repositories/security-event.repository.js';
 import type { Clock } from '../security/clock.js';
 import type { Logger } from './logger.js';
+import { ipKey } from '../rate-limit/ip-key.js';
 import { maskEmail } from './mask.js';
 import type { Metrics } from './metrics.js';
 
@@ -24,6 +25,8 @@ export type SecurityEventType =
   | 'password_reset_completed'
   | 'rate_limit_exceeded'
   | 'admin_action'
+  | 'access_denied'
+  | 'revoked_token_used'
   | 'mfa_enrolled'
   | 'mfa_removed'
   | 'mfa_success'
@@ -61,12 +64,15 @@ const WARNINGS = new Set<SecurityEventType>([
   'rate_limit_exceeded',
   'session_revoked',
   'admin_action',
+  'access_denied',
+  'revoked_token_used',
   'mfa_failure',
   'mfa_removed',
   'mfa_reset',
   'recovery_code_used',
 ]);
 const BURST_THRESHOLD = 10;
+const USER_AGENT_MAX = 512;
 const BURST_WINDOW_MS = 60_000;
 const BURST_TRACK_MAX = 10_000;
 
@@ -94,7 +100,9 @@ export class SecurityEvents {
   async emit(sql: Sql, req: RequestInfo, input: SecurityEventInput): Promise<void> {
     await this.write(sql, req, input);
     if (input.type === 'auth_failure' && req.ip) {
-      if (this.noteFailure(req.ip)) {
+      // Counted like the IP rate limits: IPv6 per /64, so rotating through
+      // the addresses of one subscriber's network is still one burst.
+      if (this.noteFailure(ipKey(req.ip))) {
         await this.write(sql, req, {
           type: 'auth_failure_burst',
           outcome: 'failure',
@@ -113,6 +121,8 @@ export class SecurityEvents {
     const id = randomUUID();
     const email = maskEmail(input.email);
     const details = { ...(input.details ?? {}), ...(email ? { email } : {}) };
+    // Bounded like the column: a forged header cannot fail the row.
+    const userAgent = req.userAgent ? req.userAgent.slice(0, USER_AGENT_MAX) : null;
     this.out.info({
       // Details first: the standard fields below can never be overwritten by them.
       ...input.details,
@@ -127,6 +137,7 @@ export class SecurityEvents {
       user_id: input.userId ?? null,
       ip: req.ip,
       email: email ?? null,
+      ...(userAgent ? { user_agent: userAgent } : {}),
     });
     span?.addEvent(`security.${input.type}`, {
       'security.outcome': input.outcome,
@@ -144,13 +155,18 @@ export class SecurityEvents {
         ip: req.ip,
         request_id: req.requestId,
         trace_id: traceId ?? null,
+        user_agent: userAgent,
         details,
         created_at: now,
       });
     } catch (err) {
-      // The log line above already carries the event; losing the row must not
-      // fail the request that caused it.
       this.deps.logger.error({ msg: 'security event not stored', event_type: input.type, err: (err as Error).message });
+      // Inside the action's transaction the failed insert has aborted it: the
+      // action must fail with its audit row rather than commit without it
+      // (PostgreSQL would turn the COMMIT into a silent rollback).
+      if (sql.bound) throw err;
+      // Outside one, the log line above already carries the event; losing the
+      // row must not fail the request that caused it.
     }
   }
 

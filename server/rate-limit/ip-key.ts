@@ -15,6 +15,24 @@ export function ipKey(ip: string): string {
   return bare;
 }
 
+/** Longest address stored or counted (the ip columns are varchar(64)). */
+const MAX_ADDRESS = 64;
+
+/**
+ * The client address of a request: what Express resolved from
+ * X-Forwarded-For as far as TRUST_PROXY allows, when that is an IP address;
+ * otherwise the address of the hop that sent the request. A forwarded value
+ * that is not an address (garbage, a name, 300 forged characters) is thus
+ * ignored: it can neither overflow an IP column nor open a fresh rate-limit
+ * counter per request.
+ */
+export function clientAddress(resolved: string | undefined, socketAddress: string | undefined): string | null {
+  for (const candidate of [resolved, socketAddress]) {
+    if (candidate && candidate.length <= MAX_ADDRESS && net.isIP(candidate.split('%')[0]!) !== 0) return candidate;
+  }
+  return null;
+}
+
 /** The eight 16-bit groups of an IPv6 address, lower-case, without leading zeros. */
 function expandIpv6(ip: string): string[] {
   // A trailing dotted quad (::1.2.3.4) is two groups.

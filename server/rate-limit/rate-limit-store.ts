@@ -8,12 +8,13 @@ export const RATE_LIMIT_TABLE = 'rate_limits';
 
 /**
  * Rules guarding credential procedures (login, register, password reset and
- * resend verification). When the shared store cannot be reached these fail
- * closed: an attacker who can take the counter store down must not get
- * unlimited password guesses. Every other rule fails open, because refusing
- * every call of every user is the worse outage.
+ * resend verification, one-time token guesses, current-password checks).
+ * When the shared store cannot be reached these fail closed: an attacker who
+ * can take the counter store down must not get unlimited password or token
+ * guesses. Every other rule fails open, because refusing every call of every
+ * user is the worse outage.
  */
-const FAIL_CLOSED_PREFIXES = ['login.', 'register.', 'reset.'];
+const FAIL_CLOSED_PREFIXES = ['login.', 'register.', 'reset.', 'token.', 'password.'];
 
 export interface RateLimitStoreOptions {
   rules: Readonly<Record<string, RateLimitRule>>;

@@ -90,7 +90,12 @@ export class Keyring {
     return this.byKid.get(kid);
   }
 
-  /** Secret part of a refresh token derived from its id, under each ring key (current first). */
+  /** How many keys refresh tokens may be made under (the current one and SECRET_KEY_PREVIOUS). */
+  get refreshKeyCount(): number {
+    return this.refreshKeys.length;
+  }
+
+  /** Secret part of a refresh token derived from the rest of it, under each ring key (current first). */
   refreshSecrets(id: Buffer): Buffer[] {
     return this.refreshKeys.map((k) => createHmac('sha256', k).update(id).digest());
   }

@@ -148,10 +148,11 @@ export class AdminService {
       await this.d.users.clearLock(tx, user.id);
       const released = await this.d.lockouts.release(tx, user.id, actor.label.slice(0, 64), now);
       const wasLocked = user.locked_until !== null && user.locked_until > now;
-      return { user, wasLocked, released, failedAttempts: user.failed_attempts };
+      // The audit row commits with the action or not at all.
+      await this.audit(tx, req, actor, 'users.unlock', user, { was_locked: wasLocked, released_lockouts: released, failed_attempts: user.failed_attempts });
+      return { user, wasLocked, released };
     });
-    const { user, wasLocked, released, failedAttempts } = result;
-    await this.audit(sql, req, actor, 'users.unlock', user, { was_locked: wasLocked, released_lockouts: released, failed_attempts: failedAttempts });
+    const { user, wasLocked, released } = result;
     if (wasLocked || released > 0) {
       await this.d.events.emit(sql, req, {
         type: 'account_unlocked',
@@ -161,7 +162,7 @@ export class AdminService {
         details: { released_by: actor.label, actor_id: actor.id, via: actor.via },
       });
     }
-    return { wasLocked, lockedUntil: wasLocked ? user.locked_until : null, failedAttempts, released };
+    return { wasLocked, lockedUntil: wasLocked ? user.locked_until : null, failedAttempts: user.failed_attempts, released };
   }
 
   async setSuperuser(sql: Sql, actor: AdminActor, userId: string, isSuperuser: boolean, req: RequestInfo): Promise<void> {
@@ -173,8 +174,10 @@ export class AdminService {
     const user = await this.find(sql, { userId });
     // setFlags bumps session_version: access tokens carrying the old `adm`
     // claim die now; the next refresh issues one with the new claim.
-    await this.d.users.setFlags(sql, user.id, { isSuperuser });
-    await this.audit(sql, req, actor, isSuperuser ? 'users.promote' : 'users.demote', user, { from: user.is_superuser, to: isSuperuser });
+    await sql.tx(async (tx) => {
+      await this.d.users.setFlags(tx, user.id, { isSuperuser });
+      await this.audit(tx, req, actor, isSuperuser ? 'users.promote' : 'users.demote', user, { from: user.is_superuser, to: isSuperuser });
+    });
   }
 
   async setActive(sql: Sql, actor: AdminActor, userId: string, isActive: boolean, req: RequestInfo): Promise<{ revoked: number }> {
@@ -186,12 +189,13 @@ export class AdminService {
       await this.d.users.setFlags(tx, user.id, { isActive });
       // A disabled account's sessions end for good: re-enabling it must not
       // bring back refresh tokens that were out of the owner's hands meanwhile.
-      return isActive ? 0 : this.d.sessions.revokeAll(tx, user.id, req, undefined, 'user_disabled');
-    });
-    await this.audit(sql, req, actor, isActive ? 'users.enable' : 'users.disable', user, {
-      from: user.is_active,
-      to: isActive,
-      ...(isActive ? {} : { revoked_sessions: revoked }),
+      const ended = isActive ? 0 : await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'user_disabled');
+      await this.audit(tx, req, actor, isActive ? 'users.enable' : 'users.disable', user, {
+        from: user.is_active,
+        to: isActive,
+        ...(isActive ? {} : { revoked_sessions: ended }),
+      });
+      return ended;
     });
     return { revoked };
   }
@@ -200,9 +204,11 @@ export class AdminService {
     const user = await this.find(sql, { userId });
     // Ending the refresh families is enough: every access token names its
     // family (sid) and the per-request check needs it live.
-    const revoked = await this.d.sessions.revokeAll(sql, user.id, req, undefined, 'admin');
-    await this.audit(sql, req, actor, 'users.revokeSessions', user, { revoked_sessions: revoked });
-    return revoked;
+    return sql.tx(async (tx) => {
+      const revoked = await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'admin');
+      await this.audit(tx, req, actor, 'users.revokeSessions', user, { revoked_sessions: revoked });
+      return revoked;
+    });
   }
 
   /**
@@ -229,16 +235,16 @@ export class AdminService {
   async forcePasswordReset(sql: Sql, actor: AdminActor, userId: string, req: RequestInfo): Promise<{ revoked: number; emailSent: boolean }> {
     const user = await this.find(sql, { userId });
     const unusable = await this.d.hasher.hash(randomBytes(32).toString('base64url'));
-    const revoked = await sql.tx(async (tx) => {
+    const { revoked, emailSent } = await sql.tx(async (tx) => {
       await this.d.users.setPassword(tx, user.id, unusable);
-      return this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_reset');
+      // Older reset links die here, an inactive account's too; an active one
+      // is mailed a new link (queued in the outbox, retried).
+      const emailSent = await this.d.auth.issueForcedReset(tx, user);
+      const revoked = await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_reset');
+      await this.audit(tx, req, actor, 'users.forcePasswordReset', user, { revoked_sessions: revoked, email_sent: emailSent });
+      return { revoked, emailSent };
     });
-    // The same path as a self-service request: token replaces older ones,
-    // the mail is queued in the outbox and retried. Inactive accounts get no
-    // mail (they cannot use it until enabled).
-    if (user.is_active) await this.d.auth.requestPasswordReset(sql, user.email, req);
-    await this.audit(sql, req, actor, 'users.forcePasswordReset', user, { revoked_sessions: revoked, email_sent: user.is_active });
-    return { revoked, emailSent: user.is_active };
+    return { revoked, emailSent };
   }
 
   /**
@@ -256,11 +262,13 @@ export class AdminService {
     const hashedPassword = await this.d.hasher.hash(password);
     const user = await sql.tx(async (tx) => {
       const created = await this.d.users.insert(tx, { id: randomUUID(), email, hashedPassword, fullName: null, verified: true, isSuperuser: true });
-      if (created) await this.d.throttles.delete(tx, this.d.keyring.lookupDigest('login-throttle', email));
+      if (created) {
+        await this.d.throttles.delete(tx, this.d.keyring.lookupDigest('login-throttle', email));
+        await this.audit(tx, req, actor, 'users.createSuperuser', created);
+      }
       return created;
     });
     if (!user) throw new AppError('EMAIL_TAKEN', { message: 'A user with this email already exists' });
-    await this.audit(sql, req, actor, 'users.createSuperuser', user);
     return toAdminUser(user, false);
   }
 

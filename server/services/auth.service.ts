@@ -11,7 +11,9 @@ import type { RequestInfo, SecurityEvents } from '../observability/security-even
 import type { Clock } from '../security/clock.js';
 import type { Keyring } from '../security/keyring.js';
 import { newEmailToken } from '../security/opaque-token.js';
-import type { PasswordHasher } from '../security/password-hasher.js';
+import type { PasswordHasher, ScryptParams } from '../security/password-hasher.js';
+import { weakerThan } from '../security/scrypt-params.js';
+import type { BackgroundTasks } from './background-tasks.js';
 import type { CredentialVerifier } from './credential-verifier.service.js';
 import { isStorableEmail, normaliseEmail } from './email-normaliser.js';
 import type { MfaLoginService } from './mfa-login.service.js';
@@ -26,6 +28,8 @@ export interface AuthDeps {
   publicUrl: string;
   emailVerificationRequired: boolean;
   hasher: PasswordHasher;
+  /** The current hashing cost: stored hashes below it are re-hashed at login. */
+  scrypt: ScryptParams;
   policy: PasswordPolicy;
   keyring: Keyring;
   users: UserRepository;
@@ -38,6 +42,7 @@ export interface AuthDeps {
   mailer: Mailer;
   events: SecurityEvents;
   metrics: Metrics;
+  background: BackgroundTasks;
 }
 
 /**
@@ -115,13 +120,18 @@ export class AuthService {
     return { ok: true };
   }
 
-  /** Always answers ok: whether the email exists is not revealed. */
+  /**
+   * Always answers ok: whether the email exists is not revealed, neither by
+   * the answer nor by its timing (the account's work runs after it).
+   */
   async resendVerification(sql: Sql, rawEmail: string, _req: RequestInfo): Promise<{ ok: true }> {
     const email = normaliseEmail(rawEmail);
-    const user = await this.d.users.findByEmail(sql, email);
-    if (user && !user.email_verified_at && user.is_active) {
-      await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'verify_email'));
-    }
+    this.d.background.run('resend_verification', async () => {
+      const user = await this.d.users.findByEmail(sql, email);
+      if (user && !user.email_verified_at && user.is_active) {
+        await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'verify_email'));
+      }
+    });
     return { ok: true };
   }
 
@@ -134,20 +144,24 @@ export class AuthService {
     const user = await this.d.users.findByEmail(sql, email);
     await this.d.credentials.verify(sql, email, user, input.password, req);
     const u = user!;
-    if (!u.is_active) {
-      this.d.metrics.loginFailure.inc({ reason: 'inactive' });
-      await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'inactive' } });
-      throw new AppError('INVALID_CREDENTIALS');
-    }
     if (this.d.emailVerificationRequired && !u.email_verified_at) {
-      await this.d.users.clearLock(sql, u.id);
+      // The right password ends a failure streak, but never a lock it did not see.
+      const lock = await sql.tx(async (tx) => {
+        const current = await this.d.users.lockById(tx, u.id);
+        const until = current && (await this.d.credentials.activeLock(tx, current));
+        if (!until) await this.d.users.clearLock(tx, u.id);
+        return until;
+      });
+      if (lock) await this.d.credentials.refuseLocked(sql, u, lock, req);
       this.d.metrics.loginFailure.inc({ reason: 'email_not_verified' });
       await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'email_not_verified' } });
       throw new AppError('EMAIL_NOT_VERIFIED');
     }
-    // Hashes made with older scrypt parameters are upgraded on the next login.
-    const newHash = this.d.hasher.needsRehash(u.hashed_password) ? await this.d.hasher.hash(input.password) : undefined;
-    const pair = await sql.tx(async (tx) => {
+    // Hashes made with weaker scrypt parameters are upgraded on the next login; never downgraded.
+    const upgrade = this.d.hasher.needsRehash(u.hashed_password) && weakerThan(u.hashed_password, this.d.scrypt);
+    const newHash = upgrade ? await this.d.hasher.hash(input.password) : undefined;
+    type LoginOutcome = { lockedUntil: Date } | { challenge: MfaChallenge } | { pair: TokenPair };
+    const result = await sql.tx(async (tx): Promise<LoginOutcome> => {
       // Time-of-check/time-of-use: a reset or password change may have
       // committed while scrypt ran. Re-read the row under a lock; if the
       // password we checked is no longer the account's, open no session
@@ -158,12 +172,16 @@ export class AuthService {
         this.d.metrics.loginFailure.inc({ reason: 'password_changed' });
         throw new AppError('INVALID_CREDENTIALS');
       }
+      // A burst of wrong passwords may have locked the account while this
+      // one was hashed: the lock stands, and no session or challenge opens.
+      const lockedUntil = await this.d.credentials.activeLock(tx, current);
+      if (lockedUntil) return { lockedUntil };
       const methods = await this.d.mfaLogin.methodsFor(tx, u.id);
       if (methods) {
         // Half a login: the failure count is not reset (wrong second-factor
         // answers continue it), and no session or token exists yet.
         if (newHash) await this.d.users.rehash(tx, u.id, newHash);
-        return this.d.mfaLogin.issueChallenge(tx, current, methods);
+        return { challenge: await this.d.mfaLogin.issueChallenge(tx, current, methods) };
       }
       await this.d.users.recordLogin(tx, u.id, newHash);
       const started = await this.d.sessions.start(tx, current, req);
@@ -175,9 +193,11 @@ export class AuthService {
         email,
         details: { rehashed: newHash !== undefined },
       });
-      return started;
+      return { pair: started };
     });
-    if ('mfaRequired' in pair) return pair;
+    if ('lockedUntil' in result) return this.d.credentials.refuseLocked(sql, u, result.lockedUntil, req);
+    if ('challenge' in result) return result.challenge;
+    const pair = result.pair;
     this.d.metrics.loginSuccess.inc();
     return pair;
   }
@@ -193,34 +213,43 @@ export class AuthService {
     await this.d.credentials.verify(sql, user.email, user, input.currentPassword, req);
     this.weakPasswordCheck(input.newPassword, user.email);
     const hashed = await this.d.hasher.hash(input.newPassword);
-    const pair = await sql.tx(async (tx) => {
+    const result = await sql.tx(async (tx) => {
       // A reset (or another change) that committed while scrypt ran has
       // ended this session: the owner's new password must stand, and this
       // caller gets no fresh session from a password that is gone.
       const current = await this.d.users.lockById(tx, user.id);
       if (!current || !current.is_active || passwordChangedSince(user, current)) throw new AppError('UNAUTHENTICATED');
+      // Failures elsewhere may have locked the account meanwhile: that lock stands.
+      const lockedUntil = await this.d.credentials.activeLock(tx, current);
+      if (lockedUntil) return { lockedUntil };
       // The right current password also ends the failure streak, as a login does.
       const sessionVersion = await this.d.users.setPassword(tx, user.id, hashed, { clearLock: true });
       await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_changed');
       await this.d.mailer.enqueue(tx, { kind: 'password_changed', to: user.email });
-      return this.d.sessions.start(tx, { ...user, session_version: sessionVersion }, req);
+      return { pair: await this.d.sessions.start(tx, { ...user, session_version: sessionVersion }, req) };
     });
+    if (result.pair === undefined) return this.d.credentials.refuseLocked(sql, user, result.lockedUntil, req);
+    const pair = result.pair;
     await this.d.events.emit(sql, req, { type: 'password_changed', outcome: 'success', userId: user.id, email: user.email });
     return pair;
   }
 
-  /** Always answers ok: whether the email exists is not revealed. */
+  /**
+   * Always answers ok: whether the email exists is not revealed, neither by
+   * the answer nor by its timing (the account's work runs after it).
+   */
   async requestPasswordReset(sql: Sql, rawEmail: string, req: RequestInfo): Promise<{ ok: true }> {
     const email = normaliseEmail(rawEmail);
-    const user = await this.d.users.findByEmail(sql, email);
-    if (user && user.is_active) {
-      await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'reset_password'));
-    }
-    await this.d.events.emit(sql, req, {
-      type: 'password_reset_requested',
-      outcome: user && user.is_active ? 'success' : 'failure',
-      userId: user?.id ?? null,
-      email,
+    this.d.background.run('password_reset_request', async () => {
+      const user = await this.d.users.findByEmail(sql, email);
+      const real = user !== undefined && user.is_active;
+      if (real) await sql.tx((tx) => this.issueEmailToken(tx, user.id, email, 'reset_password'));
+      await this.d.events.emit(sql, req, {
+        type: 'password_reset_requested',
+        outcome: real ? 'success' : 'failure',
+        userId: user?.id ?? null,
+        email,
+      });
     });
     return { ok: true };
   }
@@ -232,10 +261,13 @@ export class AuthService {
     // Peek first so a refused new password does not burn the link.
     const userId = await this.d.emailTokens.peek(sql, 'reset_password', digests, now);
     const user = userId ? await this.d.users.findById(sql, userId) : undefined;
-    if (!user) throw new AppError('INVALID_TOKEN');
+    // A disabled account's link changes nothing: re-enabling it must not find a password set meanwhile.
+    if (!user || !user.is_active) throw new AppError('INVALID_TOKEN');
     this.weakPasswordCheck(input.newPassword, user.email);
     const hashed = await this.d.hasher.hash(input.newPassword);
     const done = await sql.tx(async (tx) => {
+      const current = await this.d.users.lockById(tx, user.id);
+      if (!current?.is_active) return false;
       const consumed = await this.d.emailTokens.consume(tx, 'reset_password', digests, this.d.clock.now());
       if (consumed !== user.id) return false;
       await this.d.users.setPassword(tx, user.id, hashed, { clearLock: true });
@@ -249,6 +281,22 @@ export class AuthService {
     if (!done) throw new AppError('INVALID_TOKEN');
     await this.d.events.emit(sql, req, { type: 'password_reset_completed', outcome: 'success', userId: user.id, email: user.email });
     return { ok: true };
+  }
+
+  /**
+   * The mail part of an operator's forced reset, in the caller's
+   * transaction: every older reset link dies with the old password, and an
+   * active account gets a new one. Not the user's own request, so it raises
+   * no `password_reset_requested` (the caller audits the admin action).
+   * Returns whether a link was mailed.
+   */
+  async issueForcedReset(tx: Sql, user: UserRow): Promise<boolean> {
+    if (!user.is_active) {
+      await this.d.emailTokens.invalidate(tx, user.id, 'reset_password', this.d.clock.now());
+      return false;
+    }
+    await this.issueEmailToken(tx, user.id, user.email, 'reset_password');
+    return true;
   }
 
   private async issueEmailToken(tx: Sql, userId: string, email: string, purpose: 'verify_email' | 'reset_password'): Promise<void> {

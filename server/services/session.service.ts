@@ -7,7 +7,7 @@ import type { RequestInfo, SecurityEvents } from '../observability/security-even
 import type { Metrics } from '../observability/metrics.js';
 import { AccessTokenError, type AccessTokenService } from '../security/access-token.js';
 import type { Clock } from '../security/clock.js';
-import type { RefreshTokenCodec } from '../security/opaque-token.js';
+import type { ParsedRefreshToken, RefreshTokenCodec } from '../security/opaque-token.js';
 import { toPublicUser } from './user-dto.js';
 
 export interface SessionSettings {
@@ -25,7 +25,7 @@ export interface AuthenticatedUser {
 type RotationOutcome =
   | { kind: 'rotated'; user: UserRow; token: string; row: { expires_at: Date; family_id: string; amr: string | null }; now: Date }
   | { kind: 'invalid' }
-  | { kind: 'reused'; row: RefreshTokenRow };
+  | { kind: 'reused'; row: Pick<RefreshTokenRow, 'family_id' | 'user_id'>; generation: number };
 
 /**
  * Sessions are refresh-token families. Issues token pairs, rotates refresh
@@ -76,7 +76,7 @@ export class SessionService {
     const parsed = this.d.codec.parse(presented);
     if (!parsed) throw new AppError('INVALID_REFRESH_TOKEN');
     const outcome = await sql.tx(async (tx) => {
-      const o = await this.rotate(tx, parsed.tokenHash, req);
+      const o = await this.rotate(tx, parsed, req);
       // Recorded in the rotation's own transaction: one commit per refresh.
       if (o.kind === 'rotated') {
         await this.d.events.emit(tx, req, {
@@ -101,7 +101,7 @@ export class SessionService {
           type: 'refresh_token_reuse',
           outcome: 'failure',
           userId: outcome.row.user_id,
-          details: { session_id: outcome.row.family_id, generation: outcome.row.generation },
+          details: { session_id: outcome.row.family_id, generation: outcome.generation },
         });
         throw new AppError('REFRESH_TOKEN_REUSED');
       }
@@ -110,24 +110,24 @@ export class SessionService {
     }
   }
 
-  private async rotate(tx: Sql, tokenHash: string, req: RequestInfo): Promise<RotationOutcome> {
+  private async rotate(tx: Sql, presented: ParsedRefreshToken, req: RequestInfo): Promise<RotationOutcome> {
     const now = this.d.clock.now();
-    const claimed = await this.d.refreshTokens.claimForRotation(tx, tokenHash, now);
+    const claimed = await this.d.refreshTokens.claimForRotation(tx, presented.tokenHash, now);
     if (claimed) {
       const user = await this.d.users.findById(tx, claimed.user_id);
       if (!user || !user.is_active) {
         await this.d.refreshTokens.revokeFamily(tx, claimed.family_id, 'user_inactive', now);
         return { kind: 'invalid' };
       }
-      const { id, token, tokenHash: childHash } = this.d.codec.create();
+      const next = this.d.codec.create({ familyId: claimed.family_id, generation: claimed.generation + 1 });
       const expiresAt = this.slidingExpiry(now, claimed.family_expires_at);
       await this.d.refreshTokens.insert(tx, {
-        id,
+        id: next.id,
         userId: user.id,
         familyId: claimed.family_id,
         parentId: claimed.id,
-        generation: claimed.generation + 1,
-        tokenHash: childHash,
+        generation: next.generation,
+        tokenHash: next.tokenHash,
         createdAt: now,
         expiresAt,
         familyExpiresAt: claimed.family_expires_at,
@@ -135,30 +135,48 @@ export class SessionService {
         ip: req.ip ?? claimed.ip,
         amr: claimed.amr,
       });
-      return { kind: 'rotated', user, token, row: { expires_at: expiresAt, family_id: claimed.family_id, amr: claimed.amr }, now };
+      await this.d.refreshTokens.pruneFamily(tx, claimed.family_id, claimed.generation);
+      return { kind: 'rotated', user, token: next.token, row: { expires_at: expiresAt, family_id: claimed.family_id, amr: claimed.amr }, now };
     }
 
-    const row = await this.d.refreshTokens.findByHash(tx, tokenHash);
-    if (!row || row.revoked_at || !row.used_at) return { kind: 'invalid' }; // unknown, revoked, or expired
-    const sinceUse = (now.getTime() - row.used_at.getTime()) / 1000;
-    if (sinceUse > this.d.settings.reuseGraceSeconds) return { kind: 'reused', row };
-
-    // Inside the grace window (two tabs, or a lost response): hand out the
-    // family's one live token again, never a second branch.
-    let child = await this.d.refreshTokens.findChild(tx, row.family_id, row.id);
-    while (child && child.used_at && !child.revoked_at) child = await this.d.refreshTokens.findChild(tx, row.family_id, child.id);
-    if (!child || child.revoked_at || child.expires_at <= now) return { kind: 'invalid' };
-    const token = this.d.codec.rederive(child.id, child.token_hash);
-    const user = await this.d.users.findById(tx, child.user_id);
+    // Not the live token. Which session and generation it names comes from
+    // the token itself (under its MAC), so a replay is recognised without a
+    // row of its own; only tokens of the first layout need their row.
+    let familyId = presented.familyId;
+    let generation = presented.generation;
+    if (familyId === undefined || generation === undefined) {
+      const row = await this.d.refreshTokens.findByHash(tx, presented.tokenHash);
+      if (!row) return { kind: 'invalid' };
+      familyId = row.family_id;
+      generation = row.generation;
+    }
+    const live = await this.d.refreshTokens.findLive(tx, familyId);
+    // An ended session (logout, revocation, reuse) or an expired token: nothing to steal.
+    if (!live || live.expires_at <= now || generation >= live.generation) return { kind: 'invalid' };
+    // The grace covers only the direct predecessor of the live token, within
+    // REFRESH_REUSE_GRACE_SECONDS of its rotation (two tabs, or a lost
+    // response): the same successor again, never a second branch. The live
+    // token is unused by definition; once it is rotated in turn, its
+    // predecessor is no longer this one.
+    const sinceRotation = (now.getTime() - live.created_at.getTime()) / 1000;
+    const predecessor = live.parent_id === presented.id && generation === live.generation - 1;
+    if (!predecessor || sinceRotation > this.d.settings.reuseGraceSeconds) {
+      return { kind: 'reused', row: live, generation };
+    }
+    const token = this.d.codec.rederive({ id: live.id, familyId: live.family_id, generation: live.generation }, live.token_hash);
+    const user = await this.d.users.findById(tx, live.user_id);
     if (!token || !user || !user.is_active) return { kind: 'invalid' };
-    return { kind: 'rotated', user, token, row: child, now };
+    return { kind: 'rotated', user, token, row: live, now };
   }
 
   /** Ends the session a refresh token belongs to. Idempotent; unknown tokens are fine. */
   async logout(sql: Sql, presented: string, req: RequestInfo): Promise<void> {
     const parsed = this.d.codec.parse(presented);
     if (!parsed) return;
-    const row = await this.d.refreshTokens.findByHash(sql, parsed.tokenHash);
+    // Any token of the session ends it (an already-rotated one too); its row may be gone.
+    const row = parsed.familyId
+      ? await this.d.refreshTokens.findLive(sql, parsed.familyId)
+      : await this.d.refreshTokens.findByHash(sql, parsed.tokenHash);
     if (!row) return;
     const ended = await this.d.refreshTokens.revokeFamily(sql, row.family_id, 'logout', this.d.clock.now());
     if (ended) {
@@ -175,7 +193,7 @@ export class SessionService {
    * Verifies an access token and checks, in one indexed query, that its user
    * is active, its session_version current and its session live.
    */
-  async authenticate(sql: Sql, accessToken: string): Promise<AuthenticatedUser> {
+  async authenticate(sql: Sql, accessToken: string, req?: RequestInfo): Promise<AuthenticatedUser> {
     let claims: AccessClaims;
     try {
       claims = await this.d.accessTokens.verify(accessToken);
@@ -184,8 +202,34 @@ export class SessionService {
       throw err;
     }
     const user = await this.d.users.findForSession(sql, claims.sub, claims.sv, claims.sid, this.d.clock.now());
-    if (!user) throw new AppError('UNAUTHENTICATED');
+    if (!user) {
+      // Signed by us, yet its session ended or its session_version is old: a
+      // stolen or leftover token in use. Audited once per session a minute,
+      // so a client retrying in a loop is one row, not a flood.
+      if (req && this.revokedUseNoted(claims.sid)) {
+        await this.d.events.emit(sql, req, {
+          type: 'revoked_token_used',
+          outcome: 'failure',
+          userId: claims.sub,
+          details: { session_id: claims.sid, token_id: claims.jti },
+        });
+      }
+      throw new AppError('UNAUTHENTICATED');
+    }
     return { user, claims };
+  }
+
+  private readonly revokedUses = new Map<string, number>();
+
+  /** True when this session's revoked-token use was not audited in the last minute (bounded memory). */
+  private revokedUseNoted(sessionId: string): boolean {
+    const now = this.d.clock.now().getTime();
+    const last = this.revokedUses.get(sessionId);
+    if (last !== undefined && now - last < 60_000) return false;
+    this.revokedUses.delete(sessionId);
+    this.revokedUses.set(sessionId, now);
+    if (this.revokedUses.size > 10_000) this.revokedUses.delete(this.revokedUses.keys().next().value!);
+    return true;
   }
 
   async list(sql: Sql, userId: string, currentSessionId: string): Promise<SessionInfo[]> {

@@ -4,6 +4,7 @@ import type { SessionCookiePolicy } from '../http/session-cookie.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
+import { clientAddress } from '../rate-limit/ip-key.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit-store.js';
 import type { AdminService } from '../services/admin.service.js';
 import type { AuthService } from '../services/auth.service.js';
@@ -62,8 +63,9 @@ export function contextFactory(d: TrpcDependencies) {
     sql: d.sql(),
     req: {
       requestId: String(res.locals.requestId ?? ''),
-      // Express resolves X-Forwarded-For only as far as TRUST_PROXY allows.
-      ip: req.ip ?? null,
+      // Express resolves X-Forwarded-For only as far as TRUST_PROXY allows;
+      // a resolved value that is not an IP address is ignored.
+      ip: clientAddress(req.ip, req.socket.remoteAddress),
       userAgent: req.get('user-agent') ?? null,
     },
     authorization: req.get('authorization'),

@@ -161,7 +161,7 @@ s('start:prod serves /health, logs as production, mails through SMTP, and exits 
 });
 
 s('shutdown under load: in-flight requests finish, new connections are refused, exit 0', async ({ dir, db }) => {
-  // A real scrypt cost (16 MiB per hash) so that logins queue behind the hasher.
+  // A real scrypt cost (16 MiB per hash, p=8: the production floor) so that logins queue behind the hasher.
   const p = await startProduction(
     dir,
     scriptArgs('start:prod'),

@@ -244,6 +244,27 @@ s('lists are split on commas; TRUST_PROXY takes hop counts and CIDRs', () => {
   assert.is(loadConfig({ APP_ENV: 'test', TRUST_PROXY: '10.0.0.0/8' }, { cwd: tmpDir() }).trustProxy, '10.0.0.0/8');
 });
 
+s('production refuses a scrypt cost N*r*p below 2^17*8*1; other environments may lower it', () => {
+  const weakSettings: Array<Record<string, string>> = [{ SCRYPT_LOG_N: '10' }, { SCRYPT_LOG_N: '16' }, { SCRYPT_R: '4' }];
+  for (const weak of weakSettings) {
+    const err = configError({ ...PRODUCTION_OK, ...weak });
+    assert.ok(err.variables.some((v) => v.startsWith('SCRYPT_')), JSON.stringify(err.variables));
+  }
+  // The same cost spread differently is fine: 2^16 * 8 * 2.
+  assert.is(loadConfig({ ...PRODUCTION_OK, SCRYPT_LOG_N: '16', SCRYPT_P: '2' }, { cwd: tmpDir() }).scrypt.p, 2);
+  assert.is(loadConfig({ APP_ENV: 'test', SECRET_KEY: SECRET, SCRYPT_LOG_N: '10' }, { cwd: tmpDir() }).scrypt.logN, 10);
+});
+
+s('ACCESS_TOKEN_EXPIRE_MINUTES is capped at 60', () => {
+  assert.equal(configError({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '61' }).variables, ['ACCESS_TOKEN_EXPIRE_MINUTES']);
+  assert.equal(configError({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '1440' }).variables, ['ACCESS_TOKEN_EXPIRE_MINUTES']);
+  assert.is(loadConfig({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '60' }, { cwd: tmpDir() }).accessTokenTtlSeconds, 3600);
+});
+
+s('TRUST_PROXY=true (believe every X-Forwarded-For) is refused', () => {
+  for (const v of ['true', 'TRUE', ' true ']) assert.equal(configError({ APP_ENV: 'test', TRUST_PROXY: v }).variables, ['TRUST_PROXY']);
+});
+
 s('npm start in production without SECRET_KEY exits non-zero naming SECRET_KEY, printing no secret', async () => {
   // A throw-away working directory: no .env or .data of the checkout is read.
   const cwd = tmpDir();

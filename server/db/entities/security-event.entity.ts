@@ -18,6 +18,7 @@ export const SecurityEventSchema = defineEntity({
     ip: p.string().length(64).nullable(),
     requestId: p.string().length(128).nullable(),
     traceId: p.string().length(32).nullable(),
+    userAgent: p.string().length(512).nullable(),
     details: p.json<Record<string, unknown>>(),
     createdAt: p.datetime().defaultRaw('now()'),
   }),

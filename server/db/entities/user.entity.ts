@@ -14,6 +14,8 @@ export const UserSchema = defineEntity({
     isSuperuser: p.boolean().default(false),
     failedAttempts: p.integer().default(0),
     lockedUntil: p.datetime().nullable(),
+    // When the failure streak last grew: a streak idle for a day starts over.
+    lastFailedAt: p.datetime().nullable(),
     // Bumped by password change/reset and revoke-all: every access token
     // carrying an older value is refused at once.
     sessionVersion: p.integer().default(0),

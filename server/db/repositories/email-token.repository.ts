@@ -6,14 +6,16 @@ export type EmailTokenPurpose = 'verify_email' | 'reset_password';
 export class EmailTokenRepository {
   /** Stores a new token digest and invalidates older unused ones of the same purpose. */
   async replace(sql: Sql, t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; expiresAt: Date }, now: Date): Promise<void> {
-    await sql.all(
-      'update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null',
-      [now, t.userId, t.purpose],
-    );
+    await this.invalidate(sql, t.userId, t.purpose, now);
     await sql.all(
       'insert into email_tokens (id, user_id, purpose, token_hash, expires_at) values (?, ?, ?, ?, ?)',
       [randomUUID(), t.userId, t.purpose, t.tokenHash, t.expiresAt],
     );
+  }
+
+  /** Ends every unused token of one purpose for a user (marks them used). */
+  async invalidate(sql: Sql, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
+    await sql.all('update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null', [now, userId, purpose]);
   }
 
   /**
@@ -39,5 +41,14 @@ export class EmailTokenRepository {
       [tokenHashes, purpose, now],
     );
     return row?.user_id;
+  }
+
+  /** One batch of the retention pass: tokens used or expired before `endedBefore`. */
+  async deleteEnded(sql: Sql, endedBefore: Date, limit: number): Promise<number> {
+    const rows = await sql.all(
+      'delete from email_tokens where id in (select id from email_tokens where used_at < ? or expires_at < ? limit ?) returning id',
+      [endedBefore, endedBefore, limit],
+    );
+    return rows.length;
   }
 }

@@ -50,26 +50,38 @@ export class LoginThrottleRepository {
     );
   }
 
-  async recordFailure(sql: Sql, digest: string): Promise<ThrottleRow> {
-    return (await sql.one<ThrottleRow>(
-      `insert into login_throttles (email_digest, failed_attempts) values (?, 1)
-       on conflict (email_digest) do update set failed_attempts = login_throttles.failed_attempts + 1, updated_at = now()
-       returning failed_attempts, locked_until, last_locked_at, last_lock_seconds`,
-      [digest],
-    ))!;
+  /**
+   * The throttle row of an address, created if missing, locked for the rest
+   * of the transaction: concurrent failures for one address are counted one
+   * after another, as a user row's are (see CredentialVerifier).
+   */
+  async lockForUpdate(sql: Sql, digest: string): Promise<ThrottleRow & { updated_at: Date }> {
+    await sql.all('insert into login_throttles (email_digest) values (?) on conflict (email_digest) do nothing', [digest]);
+    return (await sql.one<ThrottleRow & { updated_at: Date }>(`select failed_attempts, locked_until, last_locked_at, last_lock_seconds, updated_at
+         from login_throttles where email_digest = ? for update`, [digest]))!;
   }
 
-  async lock(sql: Sql, digest: string, lockedAt: Date, until: Date, now: Date): Promise<boolean> {
-    const row = await sql.one(
-      `update login_throttles set locked_until = ?, last_locked_at = ?, last_lock_seconds = ?, updated_at = now()
-        where email_digest = ? and (locked_until is null or locked_until <= ?) returning email_digest`,
-      [until, lockedAt, Math.round((until.getTime() - lockedAt.getTime()) / 1000), digest, now],
+  /** Writes the count and lock decided under the row lock; `lock` also records it for the doubling. */
+  async setFailures(
+    sql: Sql,
+    digest: string,
+    failedAttempts: number,
+    lock: { lockedAt: Date; until: Date } | null,
+    now: Date,
+  ): Promise<void> {
+    await sql.all(
+      `update login_throttles set failed_attempts = ?, locked_until = ?,
+              last_locked_at = coalesce(?, last_locked_at), last_lock_seconds = coalesce(?, last_lock_seconds), updated_at = ?
+        where email_digest = ?`,
+      [
+        failedAttempts,
+        lock?.until ?? null,
+        lock?.lockedAt ?? null,
+        lock ? Math.round((lock.until.getTime() - lock.lockedAt.getTime()) / 1000) : null,
+        now,
+        digest,
+      ],
     );
-    return row !== undefined;
-  }
-
-  async expire(sql: Sql, digest: string): Promise<void> {
-    await sql.all('update login_throttles set failed_attempts = 0, locked_until = null where email_digest = ?', [digest]);
   }
 
   /**

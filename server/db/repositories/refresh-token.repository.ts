@@ -25,6 +25,9 @@ export interface NewRefreshToken {
 export type SessionRow = Pick<RefreshTokenRow, 'family_id' | 'created_at' | 'user_agent' | 'ip'> & { last_used_at: Date };
 
 
+/** Enough for any chain of rotations in flight while a revocation runs; each pass is one indexed update. */
+const MAX_REVOKE_PASSES = 10;
+
 export class RefreshTokenRepository {
   async insert(sql: Sql, t: NewRefreshToken): Promise<void> {
     await sql.all(
@@ -55,38 +58,59 @@ export class RefreshTokenRepository {
   }
 
   /**
-   * The successor of a token. Looked up within its family: parent_id has no
-   * index, family_id has, and a family holds one row per rotation, so this
-   * stays one small index probe however large the table grows.
+   * The family's one live token (not used, not revoked; it may have expired).
+   * One probe of the partial unique index on family_id, whatever the history.
    */
-  async findChild(sql: Sql, familyId: string, parentId: string): Promise<RefreshTokenRow | undefined> {
-    return sql.one<RefreshTokenRow>('select * from refresh_tokens where family_id = ? and parent_id = ?', [familyId, parentId]);
+  async findLive(sql: Sql, familyId: string): Promise<RefreshTokenRow | undefined> {
+    return sql.one<RefreshTokenRow>('select * from refresh_tokens where family_id = ? and used_at is null and revoked_at is null', [familyId]);
   }
 
-  async findById(sql: Sql, id: string): Promise<RefreshTokenRow | undefined> {
-    return sql.one<RefreshTokenRow>('select * from refresh_tokens where id = ?', [id]);
+  /**
+   * Storage per session stays constant: after a rotation to `generation`+1
+   * a family keeps its first row (when and where the session started), the
+   * token just used and the live one. Older used rows are not needed to
+   * recognise their replay: the token itself carries family and generation.
+   */
+  async pruneFamily(sql: Sql, familyId: string, usedGeneration: number): Promise<void> {
+    await sql.all('delete from refresh_tokens where family_id = ? and generation > 0 and generation < ?', [familyId, usedGeneration]);
   }
 
-  /** Revokes every not-yet-revoked token of one family; returns whether any was live. */
+  /**
+   * Revokes every not-yet-revoked token of one family; returns whether any
+   * was live. Repeated until a pass finds nothing left: a rotation that
+   * committed while a pass waited on its row lock inserted a successor that
+   * pass could not see (READ COMMITTED), and the next pass's fresh snapshot
+   * does. Without it a refresh racing a logout left a live token behind.
+   */
   async revokeFamily(sql: Sql, familyId: string, reason: string, now: Date): Promise<boolean> {
-    const rows = await sql.all<{ live: boolean }>(
-      `update refresh_tokens set revoked_at = ?, revoked_reason = ?
-        where family_id = ? and revoked_at is null
-        returning (used_at is null and expires_at > ?) as live`,
-      [now, reason, familyId, now],
-    );
-    return rows.some((r) => r.live);
+    let live = false;
+    for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+      const rows = await sql.all<{ live: boolean }>(
+        `update refresh_tokens set revoked_at = ?, revoked_reason = ?
+          where family_id = ? and revoked_at is null
+          returning (used_at is null and expires_at > ?) as live`,
+        [now, reason, familyId, now],
+      );
+      live ||= rows.some((r) => r.live);
+      if (rows.length === 0) break;
+    }
+    return live;
   }
 
-  /** Revokes every live session of a user (optionally but one); returns sessions ended. */
+  /** Revokes every live session of a user (optionally but one), in passes like revokeFamily; returns sessions ended. */
   async revokeAllForUser(sql: Sql, userId: string, reason: string, now: Date, exceptFamilyId?: string): Promise<number> {
-    const rows = await sql.all<{ family_id: string; live: boolean }>(
-      `update refresh_tokens set revoked_at = ?, revoked_reason = ?
-        where user_id = ? and revoked_at is null and (?::uuid is null or family_id <> ?::uuid)
-        returning family_id, (used_at is null and expires_at > ?) as live`,
-      [now, reason, userId, exceptFamilyId ?? null, exceptFamilyId ?? null, now],
-    );
-    return new Set(rows.filter((r) => r.live).map((r) => r.family_id)).size;
+    const ended = new Set<string>();
+    for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+      const rows = await sql.all<{ family_id: string; live: boolean }>(
+        `update refresh_tokens set revoked_at = ?, revoked_reason = ?
+          where user_id = ? and revoked_at is null and (?::uuid is null or family_id <> ?::uuid)
+          returning family_id, (used_at is null and expires_at > ?) as live`,
+        [now, reason, userId, exceptFamilyId ?? null, exceptFamilyId ?? null, now],
+      );
+      for (const r of rows) if (r.live) ended.add(r.family_id);
+      if (rows.length === 0) break;
+    }
+    return ended.size;
   }
 
   /** Live sessions of a user: one row per family with a live token. */
@@ -104,5 +128,24 @@ export class RefreshTokenRepository {
   async familyBelongsTo(sql: Sql, familyId: string, userId: string): Promise<boolean> {
     const row = await sql.one('select 1 from refresh_tokens where family_id = ? and user_id = ? limit 1', [familyId, userId]);
     return row !== undefined;
+  }
+
+  /**
+   * One batch of the retention pass: rows of sessions that ended before
+   * `endedBefore`, by revocation (logout, revoke, reuse) or because their
+   * live token expired unused. Returns the rows deleted.
+   */
+  async deleteEnded(sql: Sql, endedBefore: Date, limit: number): Promise<number> {
+    const revoked = await sql.all(
+      'delete from refresh_tokens where id in (select id from refresh_tokens where revoked_at < ? limit ?) returning id',
+      [endedBefore, limit],
+    );
+    const expired = await sql.all(
+      `delete from refresh_tokens where family_id in (
+         select family_id from refresh_tokens where used_at is null and revoked_at is null and expires_at < ? limit ?)
+       returning id`,
+      [endedBefore, limit],
+    );
+    return revoked.length + expired.length;
   }
 }

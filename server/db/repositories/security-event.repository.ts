@@ -9,9 +9,21 @@ export type SecurityEventRow = RowOf<typeof SecurityEventSchema>;
 export class SecurityEventRepository {
   async insert(sql: Sql, e: Omit<SecurityEventRow, 'created_at'> & { created_at: Date }): Promise<void> {
     await sql.all(
-      `insert into security_events (id, event_type, severity, outcome, user_id, ip, request_id, trace_id, details, created_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`,
-      [e.id, e.event_type, e.severity, e.outcome, e.user_id, e.ip, e.request_id, e.trace_id, JSON.stringify(e.details), e.created_at],
+      `insert into security_events (id, event_type, severity, outcome, user_id, ip, request_id, trace_id, user_agent, details, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`,
+      [
+        e.id,
+        e.event_type,
+        e.severity,
+        e.outcome,
+        e.user_id,
+        e.ip,
+        e.request_id,
+        e.trace_id,
+        e.user_agent,
+        JSON.stringify(e.details),
+        e.created_at,
+      ],
     );
   }
 
@@ -34,5 +46,14 @@ export class SecurityEventRepository {
         limit $6`,
       [f.userId ?? null, f.type ?? null, f.since ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit],
     );
+  }
+
+  /** One batch of the retention pass: events written before `before` (oldest first, by the created_at index). */
+  async deleteOlderThan(sql: Sql, before: Date, limit: number): Promise<number> {
+    const rows = await sql.all(
+      'delete from security_events where id in (select id from security_events where created_at < ? order by created_at limit ?) returning id',
+      [before, limit],
+    );
+    return rows.length;
   }
 }

@@ -69,29 +69,23 @@ export class UserRepository {
     await sql.all('update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now() where id = ?', [id]);
   }
 
-  /** Records a failed password; returns the new count and the current lock. */
-  async recordFailure(sql: Sql, id: string): Promise<{ failed_attempts: number; locked_until: Date | null }> {
-    const row = await sql.one<{ failed_attempts: number; locked_until: Date | null }>(
-      'update users set failed_attempts = failed_attempts + 1, updated_at = now() where id = ? returning failed_attempts, locked_until',
-      [id],
+  /**
+   * Writes the failure count and lock decided under the row lock (see
+   * CredentialVerifier.recordFailure): callers hold `lockById` in the same
+   * transaction, so concurrent failures are counted one after another.
+   */
+  async setFailures(sql: Sql, id: string, failedAttempts: number, lockedUntil: Date | null, now: Date): Promise<void> {
+    await sql.all(
+      'update users set failed_attempts = ?, locked_until = ?, last_failed_at = ?, updated_at = now() where id = ?',
+      [failedAttempts, lockedUntil, now, id],
     );
-    return row!;
-  }
-
-  /** Sets the lock only if none is active, so concurrent failures create one lockout. */
-  async lock(sql: Sql, id: string, until: Date, now: Date): Promise<boolean> {
-    const row = await sql.one(
-      `update users set locked_until = ?, updated_at = now()
-        where id = ? and (locked_until is null or locked_until <= ?) returning id`,
-      [until, id, now],
-    );
-    return row !== undefined;
   }
 
   async clearLock(sql: Sql, id: string): Promise<void> {
     await sql.all('update users set failed_attempts = 0, locked_until = null, updated_at = now() where id = ?', [id]);
   }
 
+  /** A successful login; callers checked under the row lock that no lock is active. */
   async recordLogin(sql: Sql, id: string, newHash?: string): Promise<void> {
     await sql.all(
       `update users set failed_attempts = 0, locked_until = null, last_login_at = now(), updated_at = now(),

@@ -7,12 +7,21 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
 export const authenticate = t.middleware(async ({ ctx, next }) => {
   const match = ctx.authorization ? BEARER.exec(ctx.authorization) : null;
   if (!match) throw new AppError('UNAUTHENTICATED');
-  const auth = await ctx.services.sessions.authenticate(ctx.sql, match[1]!);
+  const auth = await ctx.services.sessions.authenticate(ctx.sql, match[1]!, ctx.req);
   return next({ ctx: { auth } });
 });
 
-export const requireSuperuser = t.middleware(async ({ ctx, next }) => {
-  const auth = (ctx as { auth?: { user: { is_superuser: boolean } } }).auth;
-  if (!auth?.user.is_superuser) throw new AppError('FORBIDDEN');
+export const requireSuperuser = t.middleware(async ({ ctx, next, path }) => {
+  const auth = (ctx as { auth?: { user: { id: string; is_superuser: boolean } } }).auth;
+  if (!auth?.user.is_superuser) {
+    // A signed-in user probing the admin API is worth an audit row.
+    await ctx.events.emit(ctx.sql, ctx.req, {
+      type: 'access_denied',
+      outcome: 'failure',
+      userId: auth?.user.id ?? null,
+      details: { procedure: path },
+    });
+    throw new AppError('FORBIDDEN');
+  }
   return next();
 });

@@ -71,6 +71,11 @@ function emailOf(input: unknown): string | null {
 
 /** The key a rule counts under, or null when the call carries none (no email in the input). */
 function rateLimitKey(store: RateLimitStore, rule: string, ctx: Context, input: unknown): string | null {
+  if (rule.endsWith('.user')) {
+    // Known only once the access token is checked (userRateLimit, after authenticate).
+    const userId = (ctx as { auth?: { user: { id: string } } }).auth?.user.id;
+    return userId ?? null;
+  }
   if (rule.endsWith('.email')) {
     const email = emailOf(input);
     // An email-less call is still counted by the procedure's IP rule.
@@ -135,32 +140,43 @@ function limiterFor(deps: Observers, store: RateLimitStore, rule: string): MwFn<
   return mw;
 }
 
+/** Per-user rules (`*.user`) count a signed-in caller, so they run after authentication. */
+const isUserRule = (rule: string) => rule.endsWith('.user');
+
 /**
- * Applies the procedure's `meta.rateLimits` (or `default.ip`) before anything
- * else runs, so a refused call costs no password hash and no query. Off when
- * rate limiting is disabled (APP_ENV=test unless RATE_LIMIT_ENABLED=true).
+ * The limiter chain of one phase: `request` applies the procedure's IP and
+ * email rules (or `default.ip`) before anything else runs, so a refused call
+ * costs no password hash and no query; `user` applies its per-user rules
+ * right after the access token is checked, before the procedure spends a
+ * hash on the caller's current password. Off when rate limiting is disabled
+ * (APP_ENV=test unless RATE_LIMIT_ENABLED=true).
  */
-export const rateLimit = t.middleware(async (opts) => {
-  const { ctx, meta, path } = opts;
-  const store = ctx.rateLimits;
-  if (!store) return opts.next();
-  const rules = meta?.rateLimits ?? [DEFAULT_RULE];
-  if (rules.length === 0) return opts.next();
-  // Middleware runs before input parsing: read the raw input for the email
-  // rules; malformed input is refused later by the procedure's schema.
-  const input = rules.some((r) => r.endsWith('.email')) ? await opts.getRawInput().catch(() => undefined) : undefined;
-  const applicable = rules.filter((rule) => {
-    if (!store.rule(rule)) throw new Error(`procedure ${path} names unknown rate-limit rule ${rule}`);
-    return rateLimitKey(store, rule, ctx, input) !== null;
+function rateLimitPhase(phase: 'request' | 'user') {
+  return t.middleware(async (opts) => {
+    const { ctx, meta, path } = opts;
+    const store = ctx.rateLimits;
+    if (!store) return opts.next();
+    const rules = (meta?.rateLimits ?? [DEFAULT_RULE]).filter((r) => isUserRule(r) === (phase === 'user'));
+    if (rules.length === 0) return opts.next();
+    // Middleware runs before input parsing: read the raw input for the email
+    // rules; malformed input is refused later by the procedure's schema.
+    const input = rules.some((r) => r.endsWith('.email')) ? await opts.getRawInput().catch(() => undefined) : undefined;
+    const applicable = rules.filter((rule) => {
+      if (!store.rule(rule)) throw new Error(`procedure ${path} names unknown rate-limit rule ${rule}`);
+      return rateLimitKey(store, rule, ctx, input) !== null;
+    });
+    const limiterCtx: LimiterContext = { ...ctx, rateLimitCall: { path, input } };
+    // Chain the rules: each limiter calls the next one, the last calls the procedure.
+    const run = (i: number): ReturnType<typeof opts.next> => {
+      if (i === applicable.length) return opts.next();
+      const mw = limiterFor(ctx, store, applicable[i]!);
+      return mw({ ...opts, ctx: limiterCtx, input, next: (() => run(i + 1)) as typeof opts.next } as Parameters<typeof mw>[0]) as ReturnType<
+        typeof opts.next
+      >;
+    };
+    return run(0);
   });
-  const limiterCtx: LimiterContext = { ...ctx, rateLimitCall: { path, input } };
-  // Chain the rules: each limiter calls the next one, the last calls the procedure.
-  const run = (i: number): ReturnType<typeof opts.next> => {
-    if (i === applicable.length) return opts.next();
-    const mw = limiterFor(ctx, store, applicable[i]!);
-    return mw({ ...opts, ctx: limiterCtx, input, next: (() => run(i + 1)) as typeof opts.next } as Parameters<typeof mw>[0]) as ReturnType<
-      typeof opts.next
-    >;
-  };
-  return run(0);
-});
+}
+
+export const rateLimit = rateLimitPhase('request');
+export const userRateLimit = rateLimitPhase('user');

@@ -21,7 +21,9 @@ export const authRouter = router({
     .input(registerInput)
     .mutation(({ ctx, input }) => ctx.services.auth.register(ctx.sql, input, ctx.req)),
 
+  // Guessing one-time tokens: counted per client address.
   verifyEmail: publicProcedure
+    .meta({ rateLimits: ['token.ip'] })
     .input(verifyEmailInput)
     .mutation(({ ctx, input }) => ctx.services.auth.verifyEmail(ctx.sql, input.token, ctx.req)),
 
@@ -47,7 +49,9 @@ export const authRouter = router({
 
   me: userProcedure.query(({ ctx }) => toPublicUser(ctx.auth.user)),
 
+  // Each call checks the current password with a full hash: counted per user.
   changePassword: userProcedure
+    .meta({ rateLimits: ['default.ip', 'password.user'] })
     .input(changePasswordInput)
     .mutation(({ ctx, input }) =>
       issueTokens(ctx, input.cookie, () => ctx.services.auth.changePassword(ctx.sql, ctx.auth.user.id, input, ctx.req)),
@@ -59,7 +63,7 @@ export const authRouter = router({
     .mutation(({ ctx, input }) => ctx.services.auth.requestPasswordReset(ctx.sql, input.email, ctx.req)),
 
   resetPassword: publicProcedure
-    .meta({ rateLimits: ['reset.ip'] })
+    .meta({ rateLimits: ['token.ip'] })
     .input(resetPasswordInput)
     .mutation(({ ctx, input }) => ctx.services.auth.resetPassword(ctx.sql, input, ctx.req)),
 });

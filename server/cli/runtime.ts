@@ -51,8 +51,10 @@ export async function resolveCliDatabase(config: Readonly<Config>, note: (line: 
     return { url: config.databaseUrl, source: 'DATABASE_URL', owned: false, stop: async () => undefined };
   }
   if (config.isProduction) throw new CliError('DATABASE_URL is required in production');
-  const { resolveDevDatabase } = await import('../db/embedded-postgres.js');
-  const db = await resolveDevDatabase(config.dataDir);
+  const { resolveDevDatabase, EmbeddedPostgresUnavailable } = await import('../db/embedded-postgres.js');
+  const db = await resolveDevDatabase(config.dataDir).catch((err: unknown) => {
+    throw err instanceof EmbeddedPostgresUnavailable ? new CliError(err.message) : err;
+  });
   if (db.owned) note(`started the embedded database in ${config.dataDir} (stopped when this command ends)`);
   return {
     url: db.url,

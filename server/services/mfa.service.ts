@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MfaFactorInfo } from '../../shared/dto.js';
+import QRCode from 'qrcode';
+import type { MfaFactorInfo, TotpEnrollment } from '../../shared/dto.js';
 import type { MfaChallengeRepository } from '../db/repositories/mfa-challenge.repository.js';
 import type { MfaFactorRepository, MfaFactorRow } from '../db/repositories/mfa-factor.repository.js';
 import type { RecoveryCodeRepository } from '../db/repositories/recovery-code.repository.js';
@@ -111,7 +112,7 @@ export class MfaService {
     userId: string,
     input: Reauth & { name?: string },
     req: RequestInfo,
-  ): Promise<{ factorId: string; secret: string; otpauthUri: string }> {
+  ): Promise<TotpEnrollment> {
     const user = await this.account(sql, userId);
     await this.reauth(sql, user, input, req);
     const secret = newTotpSecret().base32;
@@ -125,7 +126,11 @@ export class MfaService {
         sealedSecret: this.d.check.sealSecret(secret),
       });
     });
-    return { factorId, secret, otpauthUri: totpUri(secret, this.d.issuer, user.email) };
+    const otpauthUri = totpUri(secret, this.d.issuer, user.email);
+    // Drawn here so a page needs no QR library and no script of its own for
+    // it: plain paths, no script, no style attribute (a strict CSP allows it inline).
+    const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg' });
+    return { factorId, secret, otpauthUri, qrSvg };
   }
 
   /** Confirms a TOTP enrolment with a code from the app. */

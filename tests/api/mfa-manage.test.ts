@@ -1,4 +1,5 @@
 import { suite } from 'uvu';
+import QRCode from 'qrcode';
 import * as assert from 'uvu/assert';
 import type { TokenPair } from '../../shared/dto.js';
 import { ManualClock } from '../support/clock.js';
@@ -51,6 +52,21 @@ s('enrol: a 160-bit base32 secret and an otpauth URI with issuer and email; the 
   assert.not.ok(String(row.secret).includes(res.data.secret), 'no plaintext secret in the row');
   const list = await query(svc.url, 'mfa.list', undefined, auth(u.tokens));
   assert.equal(list.data, { factors: [], recoveryCodesLeft: 0 }, 'unconfirmed factors are not listed');
+});
+
+s('enrol: qrSvg is the otpauth URI as an SVG QR code, no script, style or external reference', async ({ svc }) => {
+  const u = await createVerifiedUser(svc.url);
+  const res = await mutation(svc.url, 'mfa.totp.enroll', { currentPassword: u.password }, auth(u.tokens));
+  assert.is(res.status, 200, JSON.stringify(res.body));
+  const svg = res.data.qrSvg as string;
+  assert.type(svg, 'string');
+  assert.ok(svg.startsWith('<svg'), svg.slice(0, 40));
+  assert.ok(svg.trimEnd().endsWith('</svg>'));
+  assert.not.match(svg, /<script|\son\w+\s*=|style|href|<foreignObject/i);
+  // The same drawing as the URI's own QR code: it encodes exactly the otpauth URI.
+  assert.is(svg, await QRCode.toString(res.data.otpauthUri, { type: 'svg' }));
+  const otherUri = res.data.otpauthUri.replace(/secret=[A-Z2-7]+/, 'secret=AAAA');
+  assert.not.equal(svg, await QRCode.toString(otherUri, { type: 'svg' }));
 });
 
 s('confirm: a wrong code is refused; the right one gives 10 recovery codes once, mails the owner and ends every other session', async ({ svc, clock, db }) => {

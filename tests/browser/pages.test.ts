@@ -10,7 +10,7 @@ import { codeNow, totpUser } from '../support/mfa.js';
 import { artifactDir, launchBrowser } from '../support/browser.js';
 import { mutation } from '../support/http.js';
 import { startService, type TestService } from '../support/service.js';
-import { strongPassword, uniqueEmail } from '../support/users.js';
+import { createVerifiedUser, strongPassword, uniqueEmail } from '../support/users.js';
 
 /**
  * The pages in a real browser (Chromium through playwright-core): the whole
@@ -255,9 +255,142 @@ s('an account with two-step sign-in: the password, then the code from the authen
   await page.waitForSelector('#signed-in:not([hidden])');
 });
 
+s('TOTP on /account: QR code and key, a code from the app, recovery codes once; sign in with a code', async (ctx) => {
+  const user = await createVerifiedUser(ctx.svc.url);
+  const { page } = await newTab(ctx);
+  await page.goto(`${ctx.svc.url}/account`);
+  await page.waitForSelector('#signed-out:not([hidden])');
+  await signIn(page, user.email, user.password);
+  assert.match(await page.textContent('#factors-status') ?? '', 'Two-step sign-in is off');
+
+  // Without the password, nothing starts: the field asks for it.
+  await page.click('#add-totp');
+  await page.waitForFunction(() => /current password/.test(document.getElementById('message')?.textContent ?? ''));
+  assert.is(await page.evaluate(() => document.activeElement?.id), 'reauth-proof');
+
+  await page.fill('#reauth-proof', user.password);
+  await page.press('#reauth-proof', 'Enter'); // the keyboard starts it as well as the button
+  await page.waitForSelector('#totp-enrol:not([hidden])');
+  assert.is(await page.evaluate(() => document.activeElement?.id), 'totp-enrol-heading');
+  assert.is(await page.inputValue('#reauth-proof'), '', 'the password is not kept in the page');
+  // The service's SVG, inline, drawing only; named for screen readers.
+  const qr = page.locator('#totp-qr svg');
+  assert.is(await qr.count(), 1);
+  assert.is(await qr.getAttribute('role'), 'img');
+  assert.ok(await qr.evaluate((el) => el.querySelectorAll('path').length > 0 && !el.querySelector('script')));
+  assert.ok(((await qr.boundingBox())?.width ?? 0) > 100, 'the QR code is drawn at a scannable size');
+  const secret = (await page.textContent('#totp-secret'))?.trim() ?? '';
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  await check(ctx, page, 'account-totp-enrol');
+
+  // A wrong code is refused; the app's code turns it on and shows the recovery codes once.
+  const code = codeNow(secret, systemClock);
+  await page.fill('#totp-code', code === '000000' ? '111111' : '000000');
+  await page.click('#totp-confirm-form button[type=submit]');
+  await page.waitForFunction(() => /not right/.test(document.getElementById('message')?.textContent ?? ''));
+  await page.fill('#totp-code', code);
+  await page.click('#totp-confirm-form button[type=submit]');
+  await page.waitForSelector('#recovery-panel:not([hidden])');
+  assert.is(await page.locator('#totp-enrol').isHidden(), true);
+  const recoveryCodes = await page.locator('#recovery-codes li').allTextContents();
+  assert.is(recoveryCodes.length, 10);
+  assert.match(await page.textContent('#factors-status') ?? '', 'Two-step sign-in is on. Recovery codes left: 10.');
+  assert.is(await page.locator('#factors li').count(), 1);
+  assert.match(await page.textContent('#factors li') ?? '', 'Authenticator app');
+  await check(ctx, page, 'account-recovery-codes');
+  await page.click('#recovery-done');
+  assert.is(await page.locator('#recovery-codes li').count(), 0, 'the codes are gone from the page');
+  await check(ctx, page, 'account-factors');
+
+  // Sign out; signing in now asks for the app's code (the next step's: this one was spent).
+  await page.click('#sign-out');
+  await page.waitForSelector('#signed-out:not([hidden])');
+  await page.fill('#sign-in-email', user.email);
+  await page.fill('#sign-in-password', user.password);
+  await page.click('#sign-in-form button');
+  await page.waitForSelector('#second-factor:not([hidden])');
+  await page.fill('#mfa-code', codeNow(secret, systemClock, 1));
+  await page.click('#second-factor button[type=submit]');
+  await page.waitForSelector('#signed-in:not([hidden])');
+
+  // New recovery codes with a recovery code as the proof; then remove the app with the password.
+  await page.fill('#reauth-proof', recoveryCodes[0]!);
+  await page.click('#regenerate-codes');
+  await page.waitForSelector('#recovery-panel:not([hidden])');
+  const fresh = await page.locator('#recovery-codes li').allTextContents();
+  assert.is(fresh.length, 10);
+  assert.not.ok(fresh.some((c) => recoveryCodes.includes(c)), 'all new codes');
+  await page.click('#recovery-done');
+  await page.fill('#reauth-proof', user.password);
+  await page.click('#factors li button');
+  await page.waitForFunction(() => /sign-in is off/.test(document.getElementById('message')?.textContent ?? ''));
+  assert.is(await page.locator('#factors li').count(), 0);
+  await page.click('#sign-out');
+  await page.waitForSelector('#signed-out:not([hidden])');
+  await signIn(page, user.email, user.password);
+});
+
+s('passkeys on /account: add one, sign in with it alone, then as the step after the password', async (ctx) => {
+  // WebAuthn refuses an IP address as relying party: this service runs on localhost.
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const svc = await startService({ PORT: String(port), PUBLIC_URL: origin });
+  try {
+    const user = await createVerifiedUser(svc.url);
+    const { context, page } = await newTab(ctx);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+    await page.goto(`${origin}/account`);
+    await page.waitForSelector('#signed-out:not([hidden])');
+    assert.ok(await page.isVisible('#passkey-sign-in'), 'the browser supports passkeys: the button is there');
+    await signIn(page, user.email, user.password);
+
+    await page.fill('#reauth-proof', user.password);
+    await page.click('#add-passkey');
+    await page.waitForSelector('#recovery-panel:not([hidden])');
+    assert.match(await page.textContent('#message') ?? '', 'passkey was added');
+    assert.is(await page.locator('#recovery-codes li').count(), 10, 'the first factor comes with recovery codes');
+    assert.match(await page.textContent('#factors li') ?? '', /passkey/i);
+    await check(ctx, page, 'account-passkey-added');
+    await page.click('#recovery-done');
+
+    // Passwordless: the browser offers the passkey it holds; the cookie keeps the session.
+    await page.click('#sign-out');
+    await page.waitForSelector('#signed-out:not([hidden])');
+    await page.click('#passkey-sign-in');
+    await page.waitForSelector('#signed-in:not([hidden])');
+    assert.is(await page.textContent('#me-email'), user.email);
+    await page.reload();
+    await page.waitForSelector('#signed-in:not([hidden])');
+
+    // As the second step after the password.
+    await page.click('#sign-out');
+    await page.waitForSelector('#signed-out:not([hidden])');
+    await page.fill('#sign-in-email', user.email);
+    await page.fill('#sign-in-password', user.password);
+    await page.click('#sign-in-form button');
+    await page.waitForSelector('#mfa-passkey:not([hidden])');
+    await page.click('#mfa-passkey');
+    await page.waitForSelector('#signed-in:not([hidden])');
+    assert.is(await page.textContent('#me-email'), user.email);
+    await context.close();
+  } finally {
+    await svc.close();
+  }
+});
+
 s('no CSP violation and no script error in the whole run; every screenshot taken', (ctx) => {
   assert.equal(ctx.problems, []);
-  assert.is(ctx.screenshots.length, 2 * 10);
+  assert.is(ctx.screenshots.length, 2 * 14);
   assert.ok(ctx.axeRules.size > 20, `axe checked ${ctx.axeRules.size} rules`);
   console.log(`axe rules checked (${[...AXE_TAGS].join(', ')}): ${[...ctx.axeRules].sort().join(' ')}`);
 });

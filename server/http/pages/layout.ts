@@ -28,7 +28,11 @@ button.secondary{background:#fff;color:#0b4fa8}
 .sessions{list-style:none;padding:0}
 .sessions li{border:1px solid #c4c4c4;border-radius:.35rem;padding:.75rem 1rem;margin:0 0 .75rem;overflow-wrap:anywhere}
 .tag{display:inline-block;font-size:.85rem;font-weight:700;background:#1e6b2f;color:#fff;border-radius:.25rem;padding:0 .4rem;margin-left:.4rem}
-.qr svg{width:12rem;height:12rem;display:block;margin:.5rem 0}
+.qr svg{width:12rem;height:12rem;max-width:100%;display:block;margin:.5rem 0}
+.actions{display:flex;flex-wrap:wrap;gap:0 .75rem}
+.panel{border:2px solid #0b4fa8;border-radius:.35rem;padding:0 1rem 1rem;margin:1rem 0}
+h3{font-size:1.1rem;margin:1rem 0 .5rem}
+.codes{font-family:ui-monospace,Menlo,Consolas,monospace;columns:2 9rem}
 code,.secret{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 [hidden]{display:none !important}
 `;

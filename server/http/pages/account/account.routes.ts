@@ -6,9 +6,11 @@ import { passwordPolicy } from '../reset-password.routes.js';
 import { accountBundle } from './account-bundle.js';
 
 /**
- * `GET /account`: sign in, see and end sessions, change the password. The
- * markup is static (no user data is rendered by the server); the inline
- * script fills it in through the public procedures.
+ * `GET /account`: sign in (password then code or passkey, or passwordless
+ * with a passkey), see and end sessions, add and remove second factors,
+ * make new recovery codes, change the password. The markup is static (no
+ * user data is rendered by the server); the inline script fills it in
+ * through the public procedures.
  */
 export function accountRoutes(deps: Deps): Router {
   const r = Router();
@@ -28,11 +30,13 @@ export function accountRoutes(deps: Deps): Router {
 <input id="sign-in-password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<button id="passkey-sign-in" type="button" class="secondary" hidden>Sign in with a passkey</button>
 <form id="second-factor" hidden>
 <p>Your account has two-step sign-in.</p>
 <label for="mfa-code">Code from your authenticator app, or a recovery code</label>
 <input id="mfa-code" name="code" type="text" autocomplete="one-time-code" spellcheck="false" required maxlength="32">
 <button type="submit">Continue</button>
+<button id="mfa-passkey" type="button" class="secondary" hidden>Use a passkey instead</button>
 </form>
 
 <h2>Create an account</h2>
@@ -63,6 +67,45 @@ ${passwordPolicy(minLength, 'register-policy')}
 <p class="hint">Every browser or app signed in to your account. End any you do not recognise.</p>
 <ul id="sessions" class="sessions"></ul>
 <button id="end-others" type="button" class="secondary" hidden>Sign out every other session</button>
+
+<h2 id="factors-heading">Two-step sign-in</h2>
+<p id="factors-status"></p>
+<ul id="factors" class="sessions" aria-labelledby="factors-heading"></ul>
+<form id="factor-form">
+<label for="reauth-proof">Your current password, or a code from your authenticator app</label>
+<input id="reauth-proof" name="proof" type="password" autocomplete="current-password" spellcheck="false"
+ maxlength="256" aria-describedby="reauth-hint">
+<p id="reauth-hint" class="hint">Needed to add or remove a way to sign in, and to make new recovery codes.</p>
+<div class="actions">
+<button id="add-totp" type="submit">Add an authenticator app</button>
+<button id="add-passkey" type="button" class="secondary" hidden>Add a passkey</button>
+<button id="regenerate-codes" type="button" class="secondary" hidden>Make new recovery codes</button>
+</div>
+</form>
+
+<div id="totp-enrol" class="panel" hidden>
+<h3 id="totp-enrol-heading" tabindex="-1">Add your authenticator app</h3>
+<p>Scan this QR code with the app, or type the key into it.</p>
+<div id="totp-qr" class="qr"></div>
+<p>Key: <code id="totp-secret" class="secret"></code></p>
+<form id="totp-confirm-form">
+<label for="totp-code">The 6-digit code the app shows now</label>
+<input id="totp-code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" spellcheck="false"
+ required maxlength="10">
+<div class="actions">
+<button type="submit">Turn on</button>
+<button id="totp-cancel" type="button" class="secondary">Cancel</button>
+</div>
+</form>
+</div>
+
+<div id="recovery-panel" class="panel" hidden>
+<h3 id="recovery-heading" tabindex="-1">Your recovery codes</h3>
+<p>Each code signs you in once if you lose your app or passkey. Save them somewhere safe now:
+they are not shown again.</p>
+<ol id="recovery-codes" class="codes"></ol>
+<button id="recovery-done" type="button">I have saved them</button>
+</div>
 
 <h2>Change your password</h2>
 <form id="change-password-form">

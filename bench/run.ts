@@ -101,7 +101,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-otel') o.otel = false;
     else if (a === '--otlp-json') o.otlpJson = true;
     else if (a === '--no-peer') o.peer = false;
-    else if (a === '--only') o.only = val().split(',').map((w) => w.trim());
+    else if (a === '--only')
+      o.only = val()
+        .split(',')
+        .map((w) => w.trim());
     else if (a === '--out') o.out = path.resolve(val());
     else if (a === '--scrypt') {
       const [logN, r, p] = val().split(',').map(Number);
@@ -126,7 +129,16 @@ function parseArgs(argv: string[]): Options {
 
 const opts = parseArgs(process.argv.slice(2));
 const T = opts.quick
-  ? { measureS: 2.5, warmFastS: 0.5, warmHashS: 1, floorS: 2.5, floorPoolS: 1.5, floorWarmS: 0.3, probeS: 2.5, stormWarmS: 1 }
+  ? {
+      measureS: 2.5,
+      warmFastS: 0.5,
+      warmHashS: 1,
+      floorS: 2.5,
+      floorPoolS: 1.5,
+      floorWarmS: 0.3,
+      probeS: 2.5,
+      stormWarmS: 1,
+    }
   : { measureS: 10, warmFastS: 1, warmHashS: 2, floorS: 10, floorPoolS: 3, floorWarmS: 0.5, probeS: 6, stormWarmS: 2 };
 const PROBE_RATE = 200;
 /** Steady-rate windows alone and during the storm; their medians make the storm ratio. */
@@ -146,7 +158,9 @@ function build(): void {
   log('npm run build');
   const r = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new Error(`npm run build failed (use --no-build to measure the existing dist/):\n${(r.stdout + r.stderr).slice(-3000)}`);
+    throw new Error(
+      `npm run build failed (use --no-build to measure the existing dist/):\n${(r.stdout + r.stderr).slice(-3000)}`,
+    );
   }
 }
 
@@ -245,7 +259,9 @@ async function measurePeer(databaseUrl: string): Promise<PeerResult | undefined>
     const password = `Bench-${randomBytes(15).toString('base64url')}`;
     const users = Array.from({ length: Math.min(C, 4) }, (_, i) => `peer-u${i}@example.com`);
     log(`Better Auth ${version}: seeding ${users.length} users and ${C} sessions`);
-    const cookies = await inParallel(C, 2, (i) => peerSession(peer.url, users[i % users.length]!, password, i < users.length));
+    const cookies = await inParallel(C, 2, (i) =>
+      peerSession(peer.url, users[i % users.length]!, password, i < users.length),
+    );
     const win = (warmupS: number) => ({ warmupS, measureS: T.measureS, cpuSeconds: () => cpuSeconds(peer.pid) });
     let getSession: LoadResult | undefined;
     let signIn: LoadResult | undefined;
@@ -359,10 +375,16 @@ async function runSetting(
   // One folder per run: V8 writes one profile per thread (the ESM loader
   // hooks of the telemetry SDK run on a thread of their own); the main
   // thread's is the largest file.
-  const profileDir = path.join(repoRoot, '.bench/profiles', `logN${s.logN}-r${s.r}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const profileDir = path.join(
+    repoRoot,
+    '.bench/profiles',
+    `logN${s.logN}-r${s.r}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+  );
   if (opts.profile) {
     mkdirSync(profileDir, { recursive: true });
-    notes.push(`${tag}: CPU profiles in ${path.relative(repoRoot, profileDir)} (summarise with: npx tsx bench/profile-summary.ts <file>)`);
+    notes.push(
+      `${tag}: CPU profiles in ${path.relative(repoRoot, profileDir)} (summarise with: npx tsx bench/profile-summary.ts <file>)`,
+    );
   }
   log(`${tag}: starting the service`);
   const sinkBefore = ctx.sink.stats();
@@ -382,9 +404,18 @@ async function runSetting(
   const untracedMe = async (pairs: TokenPairLite[]): Promise<LoadResult> => {
     await stopService(svc, 'service');
     log(`${tag}: auth.me with tracing off (a second instance without the SDK)`);
-    const plain = await startService({ repoRoot, cwd: dataDir, env: { ...env, PORT: String(await freePort()) }, otel: false });
+    const plain = await startService({
+      repoRoot,
+      cwd: dataDir,
+      env: { ...env, PORT: String(await freePort()) },
+      otel: false,
+    });
     try {
-      return await runLoad(plain.url, meWorkload(pairs), { warmupS: T.warmFastS, measureS: T.measureS, cpuSeconds: () => treeCpuSeconds(plain.pid) });
+      return await runLoad(plain.url, meWorkload(pairs), {
+        warmupS: T.warmFastS,
+        measureS: T.measureS,
+        cpuSeconds: () => treeCpuSeconds(plain.pid),
+      });
     } finally {
       await stopService(plain, 'untraced service');
     }
@@ -447,7 +478,10 @@ async function loadService(
   // them round-robin: concurrent logins of one user are as real as of many.
   const userCount = Math.min(C, 4);
   log(`${tag}: seeding ${userCount} users`);
-  const users: BenchUser[] = Array.from({ length: userCount }, (_, i) => ({ email: `bench-${runId}-u${i}@example.com`, password }));
+  const users: BenchUser[] = Array.from({ length: userCount }, (_, i) => ({
+    email: `bench-${runId}-u${i}@example.com`,
+    password,
+  }));
   await inParallel(users.length, hc + 1, (i) => registerUser(url, users[i]!));
 
   // auth.login: connection i logs in as user i mod userCount with the right password.
@@ -479,7 +513,9 @@ async function loadService(
     workloads[name] = brief(r);
     errorCount += failures(r);
     if (r.requests < 30) {
-      notes.push(`${tag}: ${name} had only ${r.requests} answers in its ${r.window_s} s window: its figures and ratios are not reliable (machine too slow or busy for this mode)`);
+      notes.push(
+        `${tag}: ${name} had only ${r.requests} answers in its ${r.window_s} s window: its figures and ratios are not reliable (machine too slow or busy for this mode)`,
+      );
     }
     await drain(name);
     return r;
@@ -519,7 +555,10 @@ async function loadService(
                 method: 'POST',
                 path: '/trpc/auth.refresh',
                 headers: { 'content-type': 'application/json' },
-                setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ refreshToken: chain.token }) }),
+                setupRequest: (req: autocannon.Request) => ({
+                  ...req,
+                  body: JSON.stringify({ refreshToken: chain.token }),
+                }),
                 onResponse: (status: number, body: string) => {
                   if (status === 200) chain.token = pairFrom(JSON.parse(body)).refreshToken;
                 },
@@ -586,17 +625,26 @@ async function loadService(
     rss.start();
     rssTree.start();
     // The storm's window is the probes': its req/s is the login rate while auth.me was probed.
-    const storm = startLoad(url, loginWorkload, { warmupS: T.stormWarmS, measureS: 3600, cpuSeconds: () => treeCpuSeconds(svc.pid) });
+    const storm = startLoad(url, loginWorkload, {
+      warmupS: T.stormWarmS,
+      measureS: 3600,
+      cpuSeconds: () => treeCpuSeconds(svc.pid),
+    });
     await new Promise((r) => setTimeout(r, T.stormWarmS * 1000));
     during = await windows();
     storm.stop();
     const stormR = await storm.done;
     mem = rss.stop();
     memTree = rssTree.stop();
-    for (const [name, prs] of [['alone', idle], ['during the storm', during]] as const) {
+    for (const [name, prs] of [
+      ['alone', idle],
+      ['during the storm', during],
+    ] as const) {
       for (const pr of prs) {
         if (pr.completed_in_s > T.probeS * 1.5) {
-          notes.push(`${tag}: the ${PROBE_RATE}/s auth.me probe ${name} fell behind (answers took until ${pr.completed_in_s} s for a ${T.probeS} s probe): the service cannot sustain ${PROBE_RATE}/s here`);
+          notes.push(
+            `${tag}: the ${PROBE_RATE}/s auth.me probe ${name} fell behind (answers took until ${pr.completed_in_s} s for a ${T.probeS} s probe): the service cannot sustain ${PROBE_RATE}/s here`,
+          );
         }
       }
     }
@@ -652,7 +700,9 @@ async function loadService(
     zero_errors: errorCount === 0,
   };
   if (!atPeerCost && ref.peer?.signIn) {
-    notes.push(`${tag}: login_vs_better_auth is null here: it is measured at Better Auth's own cost (logN ${PEER_COST.logN} r ${PEER_COST.r} p ${PEER_COST.p})`);
+    notes.push(
+      `${tag}: login_vs_better_auth is null here: it is measured at Better Auth's own cost (logN ${PEER_COST.logN} r ${PEER_COST.r} p ${PEER_COST.p})`,
+    );
   }
   return {
     scrypt: s,
@@ -664,16 +714,42 @@ async function loadService(
     errors_total: errorCount,
     spread: {
       note: `the storm ratio's windows: ${PROBE_WINDOWS} x ${T.probeS} s at ${PROBE_RATE}/s, alone and during the storm`,
-      ...(idle.length ? { 'auth.me@200rps_idle_p99_ms': spread(p99s(idle)), 'auth.me@200rps_idle_p50_ms': spread(idle.map((r) => r.p50_ms)) } : {}),
+      ...(idle.length
+        ? {
+            'auth.me@200rps_idle_p99_ms': spread(p99s(idle)),
+            'auth.me@200rps_idle_p50_ms': spread(idle.map((r) => r.p50_ms)),
+          }
+        : {}),
       ...(during.length
-        ? { 'auth.me@200rps_storm_p99_ms': spread(p99s(during)), 'auth.me@200rps_storm_p50_ms': spread(during.map((r) => r.p50_ms)) }
+        ? {
+            'auth.me@200rps_storm_p99_ms': spread(p99s(during)),
+            'auth.me@200rps_storm_p50_ms': spread(during.map((r) => r.p50_ms)),
+          }
         : {}),
     },
     references: {
-      ...(ref.floorCores ? { scrypt_floor_cores: { ...ref.floorCores, note: 'crypto.scrypt, one hash per core: login_vs_scrypt_floor_cores uses this' } } : {}),
-      ...(ref.floor ? { scrypt_floor: { ...ref.floor, note: 'crypto.scrypt at the service hash concurrency: login_vs_scrypt_floor and register_vs_scrypt_floor use this' } } : {}),
-      ...(ref.floorPool ? { scrypt_floor_pool_size: { ...ref.floorPool, note: 'crypto.scrypt, one hash per pool thread' } } : {}),
-      ...(ref.ceiling ? { framework_ceiling: { ...brief(ref.ceiling), note: 'measured once per bench run, shared by every run' } } : {}),
+      ...(ref.floorCores
+        ? {
+            scrypt_floor_cores: {
+              ...ref.floorCores,
+              note: 'crypto.scrypt, one hash per core: login_vs_scrypt_floor_cores uses this',
+            },
+          }
+        : {}),
+      ...(ref.floor
+        ? {
+            scrypt_floor: {
+              ...ref.floor,
+              note: 'crypto.scrypt at the service hash concurrency: login_vs_scrypt_floor and register_vs_scrypt_floor use this',
+            },
+          }
+        : {}),
+      ...(ref.floorPool
+        ? { scrypt_floor_pool_size: { ...ref.floorPool, note: 'crypto.scrypt, one hash per pool thread' } }
+        : {}),
+      ...(ref.ceiling
+        ? { framework_ceiling: { ...brief(ref.ceiling), note: 'measured once per bench run, shared by every run' } }
+        : {}),
       ...(ref.peer
         ? {
             better_auth: {
@@ -703,7 +779,9 @@ async function loadService(
         ? {
             spans: sinkAfter.spans - ref.sinkBefore.spans,
             span_names: Object.fromEntries(
-              Object.entries(sinkAfter.spanNames).map(([k, v]) => [k, v - (ref.sinkBefore.spanNames[k] ?? 0)]).filter(([, v]) => Number(v) > 0),
+              Object.entries(sinkAfter.spanNames)
+                .map(([k, v]) => [k, v - (ref.sinkBefore.spanNames[k] ?? 0)])
+                .filter(([, v]) => Number(v) > 0),
             ),
           }
         : {}),
@@ -717,15 +795,26 @@ async function main(): Promise<number> {
   if (opts.build) build();
   const otel = opts.otel && otelRegisterBuilt(repoRoot);
   if (!opts.otel) notes.push('--no-otel: the service ran WITHOUT the telemetry SDK (figures exclude tracing cost)');
-  else if (!otel) notes.push('dist/otel/register.js not built: the service ran WITHOUT the telemetry SDK (figures exclude tracing cost)');
+  else if (!otel)
+    notes.push(
+      'dist/otel/register.js not built: the service ran WITHOUT the telemetry SDK (figures exclude tracing cost)',
+    );
   if (opts.logLevel !== 'info') {
-    notes.push(`LOG_LEVEL=${opts.logLevel}: no per-request log line (production default is info; measure with --log-level info)`);
+    notes.push(
+      `LOG_LEVEL=${opts.logLevel}: no per-request log line (production default is info; measure with --log-level info)`,
+    );
   }
-  notes.push('rate limits off (RATE_LIMIT_ENABLED=false) so they do not shape the result; email verification off for seeding');
-  notes.push('embedded PostgreSQL with durable settings (fsync and synchronous_commit on), same machine as service and load');
+  notes.push(
+    'rate limits off (RATE_LIMIT_ENABLED=false) so they do not shape the result; email verification off for seeding',
+  );
+  notes.push(
+    'embedded PostgreSQL with durable settings (fsync and synchronous_commit on), same machine as service and load',
+  );
   const machine = describeMachine();
   if (machine.load_avg_at_start[0]! > 0.5) {
-    notes.push(`machine not idle at start (load average ${machine.load_avg_at_start.join(' ')}): figures are provisional`);
+    notes.push(
+      `machine not idle at start (load average ${machine.load_avg_at_start.join(' ')}): figures are provisional`,
+    );
   }
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'secure-auth-bench-'));

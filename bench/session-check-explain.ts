@@ -36,7 +36,11 @@ async function main(): Promise<void> {
   try {
     await orm.getMigrator().up({ to: FIRST_MIGRATION });
     await db.connect();
-    const user = (await db.query(`insert into users (id, email, hashed_password) values (gen_random_uuid(), 'explain@example.com', 'x') returning id`)).rows[0].id;
+    const user = (
+      await db.query(
+        `insert into users (id, email, hashed_password) values (gen_random_uuid(), 'explain@example.com', 'x') returning id`,
+      )
+    ).rows[0].id;
     const family = (await db.query('select gen_random_uuid() as id')).rows[0].id;
     // One session refreshed ROWS-1 times: every row used but the last.
     await db.query(

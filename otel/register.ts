@@ -25,7 +25,9 @@ import { sanitizeSql } from './sanitize-sql.js';
 const env = process.env;
 const wanted = (name: string) => (env[name] ?? '').trim() !== '';
 const exporting =
-  (wanted('OTEL_EXPORTER_OTLP_ENDPOINT') || wanted('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') || wanted('OTEL_TRACES_EXPORTER')) &&
+  (wanted('OTEL_EXPORTER_OTLP_ENDPOINT') ||
+    wanted('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ||
+    wanted('OTEL_TRACES_EXPORTER')) &&
   env.OTEL_TRACES_EXPORTER?.trim() !== 'none';
 
 /** Paths whose spans are noise for a tracing backend (probes and scrapes). */
@@ -57,7 +59,9 @@ if (exporting && env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
       // a request went.
       new ExpressInstrumentation({
         ignoreLayersType: [ExpressLayerType.ROUTER],
-        ignoreLayers: ['requestId', 'helmetMiddleware', 'corsMiddleware', 'jsonParser'].map((name) => `middleware - ${name}`),
+        ignoreLayers: ['requestId', 'helmetMiddleware', 'corsMiddleware', 'jsonParser'].map(
+          (name) => `middleware - ${name}`,
+        ),
       }),
       new PgInstrumentation({
         // Bound values are password hashes, token digests and emails: never

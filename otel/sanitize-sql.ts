@@ -16,9 +16,5 @@ const UNTERMINATED = /'[\s\S]*$/;
 const MARK = '\u0000';
 
 export function sanitizeSql(text: string): string {
-  return text
-    .replace(DOLLAR_QUOTED, MARK)
-    .replace(QUOTED, MARK)
-    .replace(UNTERMINATED, MARK)
-    .replaceAll(MARK, "'?'");
+  return text.replace(DOLLAR_QUOTED, MARK).replace(QUOTED, MARK).replace(UNTERMINATED, MARK).replaceAll(MARK, "'?'");
 }

@@ -135,7 +135,8 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
   const metrics = new Metrics(() => repos.users.countActive(sql()));
   const events = new SecurityEvents({ logger, repo: repos.securityEvents, metrics, clock });
   const transport =
-    o.transport ?? (config.smtp ? smtpTransport(config.smtp) : fileTransport(path.join(config.dataDir, 'outbox'), logger));
+    o.transport ??
+    (config.smtp ? smtpTransport(config.smtp) : fileTransport(path.join(config.dataDir, 'outbox'), logger));
   const outbox = new OutboxWorker({
     repo: repos.mailOutbox,
     sql,
@@ -163,7 +164,11 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     metrics,
   });
   const credentials = new CredentialVerifier({
-    settings: { threshold: config.lockoutThreshold, baseMinutes: config.lockoutMinutes, maxMinutes: config.lockoutMaxMinutes },
+    settings: {
+      threshold: config.lockoutThreshold,
+      baseMinutes: config.lockoutMinutes,
+      maxMinutes: config.lockoutMaxMinutes,
+    },
     clock,
     hasher,
     keyring,
@@ -183,7 +188,12 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
       })
     : undefined;
   const accountLimits = new AccountRateLimits({ store: rateLimits, metrics, events });
-  const check = new SecondFactorCheck({ clock, keyring, factors: repos.mfaFactors, recoveryCodes: repos.recoveryCodes });
+  const check = new SecondFactorCheck({
+    clock,
+    keyring,
+    factors: repos.mfaFactors,
+    recoveryCodes: repos.recoveryCodes,
+  });
   const mfaLogin = new MfaLoginService({
     clock,
     keyring,

@@ -63,7 +63,10 @@ async function main(): Promise<void> {
       workers: config.workers,
       logger,
       // A per-process test key would differ in every worker: hand this one down.
-      env: { DATABASE_URL: databaseUrl, ...(config.secretKeySource === 'ephemeral' ? { SECRET_KEY: config.secretKey } : {}) },
+      env: {
+        DATABASE_URL: databaseUrl,
+        ...(config.secretKeySource === 'ephemeral' ? { SECRET_KEY: config.secretKey } : {}),
+      },
       graceMs: SHUTDOWN_GRACE_MS,
       onStopped: async () => {
         await stopDatabase();
@@ -105,13 +108,20 @@ async function main(): Promise<void> {
  * step (`migrate:prod`, one job, under a lock): a process whose schema is
  * behind refuses to start rather than serve errors.
  */
-async function prepareSchema(config: Readonly<Config>, databaseUrl: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+async function prepareSchema(
+  config: Readonly<Config>,
+  databaseUrl: string,
+  logger: ReturnType<typeof createLogger>,
+): Promise<void> {
   // Loaded after the configuration is known good: a refused start answers at once.
   const { applyMigrations, pendingMigrations, SchemaBehindError } = await import('./migrations.js');
   if (config.isProduction) {
     const pending = await pendingMigrations(databaseUrl);
     if (pending.length > 0) {
-      throw new SchemaBehindError(pending, 'run the migration job (npm run migrate:prod, or node dist/server/cli/migrate.js) first');
+      throw new SchemaBehindError(
+        pending,
+        'run the migration job (npm run migrate:prod, or node dist/server/cli/migrate.js) first',
+      );
     }
     return;
   }

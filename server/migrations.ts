@@ -13,7 +13,10 @@ const MIGRATION_LOCK_KEY = 0x5ec0a07;
 
 /** The schema is older than this build; the message names the fix. */
 export class SchemaBehindError extends Error {
-  constructor(readonly pending: string[], fix: string) {
+  constructor(
+    readonly pending: string[],
+    fix: string,
+  ) {
     super(
       `the database schema is behind (${pending.length} pending migration${pending.length === 1 ? '' : 's'}: ${pending.join(', ')}); ${fix}`,
     );

@@ -70,7 +70,15 @@ export interface PublicError {
 // SQLSTATE classes and Node socket codes that mean "no database", not "bad query":
 // 08 connection exception, 57P0x shutdown / crash recovery, 53300 too many connections.
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300)$/;
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
 
 /** True for errors that mean the database cannot be reached (not a query bug). */
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -154,7 +162,12 @@ export function toPublicError(err: unknown): PublicError {
     };
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { trpcCode: 'BAD_REQUEST', httpStatus: status, message: 'Malformed request', data: { appCode: 'INVALID_INPUT' } };
+    return {
+      trpcCode: 'BAD_REQUEST',
+      httpStatus: status,
+      message: 'Malformed request',
+      data: { appCode: 'INVALID_INPUT' },
+    };
   }
   return INTERNAL;
 }

@@ -24,8 +24,4 @@ export type AppCode = (typeof AppCode)[keyof typeof AppCode];
 
 /** Why a password was refused (`data.reason` of WEAK_PASSWORD). */
 export type WeakPasswordReason =
-  | 'too_short'
-  | 'too_long'
-  | 'too_guessable'
-  | 'contains_email'
-  | 'contains_service_name';
+  'too_short' | 'too_long' | 'too_guessable' | 'contains_email' | 'contains_service_name';

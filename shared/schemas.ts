@@ -24,7 +24,10 @@ export const emailSchema = z
 // refusal WEAK_PASSWORD/too_long, so the input schema only caps memory: the
 // 64 KiB request body limit already bounds it, and the policy refuses
 // anything over 256 before a new password is hashed.
-export const passwordSchema = z.string().min(1).max(64 * 1024);
+export const passwordSchema = z
+  .string()
+  .min(1)
+  .max(64 * 1024);
 
 export const opaqueTokenSchema = z
   .string()
@@ -67,10 +70,7 @@ export const adminUsersListInput = z
     limit: z.number().int().min(1).max(100).optional(),
   })
   .optional();
-export const adminUserGetInput = z.union([
-  z.object({ userId: z.uuid() }),
-  z.object({ email: emailSchema }),
-]);
+export const adminUserGetInput = z.union([z.object({ userId: z.uuid() }), z.object({ email: emailSchema })]);
 export const setSuperuserInput = z.object({ userId: z.uuid(), isSuperuser: z.boolean() });
 export const setActiveInput = z.object({ userId: z.uuid(), isActive: z.boolean() });
 export const securityEventsListInput = z
@@ -83,7 +83,6 @@ export const securityEventsListInput = z
   })
   .optional();
 
-
 // Second factors. A code is a 6-digit TOTP code or a recovery code
 // (`xxxxx-xxxxx`, with or without the dash, any case); spaces are ignored.
 export const mfaCodeSchema = z
@@ -92,19 +91,33 @@ export const mfaCodeSchema = z
   .min(6)
   .max(32)
   .regex(/^[A-Za-z0-9 -]+$/, 'must be a 6-digit code or a recovery code');
-const factorNameSchema = z.string().trim().min(1).max(100).regex(NO_CONTROL_CHARS, 'must not contain control characters');
+const factorNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(NO_CONTROL_CHARS, 'must not contain control characters');
 /** Re-auth for a factor change: the current password, or a current second-factor code. */
 const reauthFields = { currentPassword: passwordSchema.optional(), code: mfaCodeSchema.optional() };
 
 export const mfaVerifyInput = z.object({ mfaToken: opaqueTokenSchema, code: mfaCodeSchema, cookie: cookieFlag });
 export const totpEnrollInput = z.object({ name: factorNameSchema.optional(), ...reauthFields });
-export const totpConfirmInput = z.object({ factorId: z.uuid(), code: z.string().trim().regex(/^\d{6}$/, 'must be 6 digits') });
+export const totpConfirmInput = z.object({
+  factorId: z.uuid(),
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, 'must be 6 digits'),
+});
 export const mfaRemoveInput = z.object({ factorId: z.uuid(), ...reauthFields });
 export const recoveryCodesRegenerateInput = z.object(reauthFields);
 
 // Passkey ceremony responses as @simplewebauthn/browser returns them. Only
 // the shape is checked here; the server verifies every byte.
-const b64url = z.string().max(16 * 1024).regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
+const b64url = z
+  .string()
+  .max(16 * 1024)
+  .regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
 const credentialFields = {
   id: b64url.min(1).max(1400),
   rawId: b64url.min(1).max(1400),
@@ -133,11 +146,18 @@ export const passkeyAuthenticationResponse = z.object({
   }),
 });
 export const passkeyRegisterOptionsInput = z.object(reauthFields);
-export const passkeyRegisterInput = z.object({ response: passkeyRegistrationResponse, name: factorNameSchema.optional() });
+export const passkeyRegisterInput = z.object({
+  response: passkeyRegistrationResponse,
+  name: factorNameSchema.optional(),
+});
 export const mfaTokenInput = z.object({ mfaToken: opaqueTokenSchema });
 export const mfaPasskeyVerifyInput = z.object({
   mfaToken: opaqueTokenSchema,
   response: passkeyAuthenticationResponse,
   cookie: cookieFlag,
 });
-export const passkeyLoginInput = z.object({ challengeId: z.uuid(), response: passkeyAuthenticationResponse, cookie: cookieFlag });
+export const passkeyLoginInput = z.object({
+  challengeId: z.uuid(),
+  response: passkeyAuthenticationResponse,
+  cookie: cookieFlag,
+});

@@ -55,7 +55,10 @@ async function main(): Promise<void> {
   let db: EmbeddedDatabase | undefined;
   let databaseUrl = process.env.TEST_DATABASE_URL;
   if (!databaseUrl) {
-    db = await startEmbeddedPostgres({ dir: mkdtempSync(path.join(os.tmpdir(), 'secure-auth-test-pg-')), persistent: false });
+    db = await startEmbeddedPostgres({
+      dir: mkdtempSync(path.join(os.tmpdir(), 'secure-auth-test-pg-')),
+      persistent: false,
+    });
     databaseUrl = db.url;
   }
   const orm = await initOrm({ clientUrl: databaseUrl });

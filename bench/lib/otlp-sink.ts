@@ -10,7 +10,13 @@ import type { AddressInfo } from 'node:net';
 export interface OtlpSink {
   endpoint: string;
   /** Span names are counted only for http/json exports (protobuf is not decoded). */
-  stats(): { requests: number; bytes: number; paths: Record<string, number>; spans: number; spanNames: Record<string, number> };
+  stats(): {
+    requests: number;
+    bytes: number;
+    paths: Record<string, number>;
+    spans: number;
+    spanNames: Record<string, number>;
+  };
   close(): Promise<void>;
 }
 
@@ -40,7 +46,9 @@ export async function startOtlpSink(): Promise<OtlpSink> {
   });
   const countSpans = (text: string) => {
     try {
-      const body = JSON.parse(text) as { resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<{ name?: string }> }> }> };
+      const body = JSON.parse(text) as {
+        resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<{ name?: string }> }> }>;
+      };
       for (const rs of body.resourceSpans ?? []) {
         for (const ss of rs.scopeSpans ?? []) {
           for (const span of ss.spans ?? []) {

@@ -21,10 +21,18 @@ export function ensurePeerInstalled(log: (msg: string) => void): string {
   const current = existsSync(stamp) && readFileSync(stamp, 'utf8').includes('"node_modules/better-auth"');
   if (!current) {
     log('installing the Better Auth peer (npm ci in bench/peers/better-auth, first run only)');
-    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: PEER_DIR, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`npm ci for the Better Auth peer failed (skip it with --no-peer):\n${(r.stdout + r.stderr).slice(-2000)}`);
+    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], {
+      cwd: PEER_DIR,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new Error(
+        `npm ci for the Better Auth peer failed (skip it with --no-peer):\n${(r.stdout + r.stderr).slice(-2000)}`,
+      );
   }
-  const pkg = JSON.parse(readFileSync(path.join(PEER_DIR, 'node_modules/better-auth/package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(path.join(PEER_DIR, 'node_modules/better-auth/package.json'), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 

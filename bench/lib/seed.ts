@@ -43,12 +43,14 @@ export async function inParallel<T>(count: number, limit: number, task: (i: numb
 
 export async function registerUser(url: string, user: BenchUser): Promise<void> {
   const r = await call(url, 'auth.register', { email: user.email, password: user.password, fullName: 'Bench User' });
-  if (r.status !== 200) throw new Error(`seeding: auth.register answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+  if (r.status !== 200)
+    throw new Error(`seeding: auth.register answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
 }
 
 export async function login(url: string, user: BenchUser): Promise<TokenPairLite> {
   const r = await call(url, 'auth.login', { email: user.email, password: user.password });
-  if (r.status !== 200) throw new Error(`seeding: auth.login answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+  if (r.status !== 200)
+    throw new Error(`seeding: auth.login answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
   return pairFrom(r.body);
 }
 

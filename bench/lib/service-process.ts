@@ -199,7 +199,9 @@ export async function waitIdle(pid: number, maxMs = 60_000): Promise<number> {
   }
   const [t, cpu] = history[0]!;
   const busy = (history[history.length - 1]![1] - cpu) / ((performance.now() - t) / 1000);
-  process.stderr.write(`[bench] service still busy after ${maxMs / 1000} s (${Math.round(busy * 100)}% of a core); going on\n`);
+  process.stderr.write(
+    `[bench] service still busy after ${maxMs / 1000} s (${Math.round(busy * 100)}% of a core); going on\n`,
+  );
   return Math.round(performance.now() - started) / 1000;
 }
 

@@ -53,18 +53,14 @@ export async function steadyProbe(o: ProbeOptions): Promise<ProbeResult> {
     const sentAt = performance.now();
     lag.add(sentAt - scheduledAt);
     outstanding++;
-    const req = http.request(
-      target,
-      { method: 'GET', agent, headers: o.headers },
-      (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => {
-          if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) latencies.add(performance.now() - sentAt);
-          else non2xx++;
-          settle();
-        });
-      },
-    );
+    const req = http.request(target, { method: 'GET', agent, headers: o.headers }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => {
+        if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) latencies.add(performance.now() - sentAt);
+        else non2xx++;
+        settle();
+      });
+    });
     req.on('socket', (s) => {
       if (!(s as { __probe?: boolean }).__probe) {
         (s as { __probe?: boolean }).__probe = true;

@@ -65,7 +65,13 @@ async function main() {
   const users = new UserRepository();
   const userId = randomUUID();
   const familyId = randomUUID();
-  await users.insert(sql, { id: userId, email: `micro-${userId}@example.com`, hashedPassword: 'x', fullName: null, verified: true });
+  await users.insert(sql, {
+    id: userId,
+    email: `micro-${userId}@example.com`,
+    hashedPassword: 'x',
+    fullName: null,
+    verified: true,
+  });
   await sql.all(
     `insert into refresh_tokens (id, user_id, family_id, generation, token_hash, created_at, expires_at, family_expires_at)
      values (?, ?, ?, 0, ?, now(), now() + interval '1 day', now() + interval '1 day')`,

@@ -67,7 +67,10 @@ async function probe(ms: number): Promise<{ p50: number; p99: number }> {
     tick();
   });
   delays.sort((a, b) => a - b);
-  return { p50: Math.round(percentile(delays, 0.5) * 100) / 100, p99: Math.round(percentile(delays, 0.99) * 100) / 100 };
+  return {
+    p50: Math.round(percentile(delays, 0.5) * 100) / 100,
+    p99: Math.round(percentile(delays, 0.99) * 100) / 100,
+  };
 }
 
 async function withUvPool(ms: number) {
@@ -75,7 +78,9 @@ async function withUvPool(ms: number) {
   let n = 0;
   const lane = async () => {
     while (!stop) {
-      await new Promise<void>((res, rej) => scrypt('password', randomBytes(32), 64, params, (e) => (e ? rej(e) : res())));
+      await new Promise<void>((res, rej) =>
+        scrypt('password', randomBytes(32), 64, params, (e) => (e ? rej(e) : res())),
+      );
       n++;
     }
   };
@@ -87,14 +92,20 @@ async function withUvPool(ms: number) {
 }
 
 async function withWorkers(ms: number, nice: number) {
-  const workers = Array.from({ length: concurrency }, () => new Worker(WORKER, { eval: true, workerData: { params, nice } }));
+  const workers = Array.from(
+    { length: concurrency },
+    () => new Worker(WORKER, { eval: true, workerData: { params, nice } }),
+  );
   await new Promise((r) => setTimeout(r, 200));
   const result = await probe(ms);
   const counts = await Promise.all(
-    workers.map((w) => new Promise<number>((res) => {
-      w.once('message', (n: number) => res(n));
-      w.postMessage('stop');
-    })),
+    workers.map(
+      (w) =>
+        new Promise<number>((res) => {
+          w.once('message', (n: number) => res(n));
+          w.postMessage('stop');
+        }),
+    ),
   );
   await Promise.all(workers.map((w) => w.terminate()));
   const n = counts.reduce((a, b) => a + b, 0);

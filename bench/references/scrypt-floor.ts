@@ -64,4 +64,6 @@ for (const c of levels) {
   if (warmupS > 0) await measure(c, warmupS);
   results.push(await measure(c, durationS));
 }
-process.stdout.write(JSON.stringify({ uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE) || 4, results }) + '\n');
+process.stdout.write(
+  JSON.stringify({ uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE) || 4, results }) + '\n',
+);

@@ -1,4 +1,11 @@
-import { createTRPCClient, httpBatchLink, type HTTPHeaders, type Operation, type OperationLink, type TRPCClient } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  type HTTPHeaders,
+  type Operation,
+  type OperationLink,
+  type TRPCClient,
+} from '@trpc/client';
 import type { AppRouter } from './router-type.js';
 
 /** The typed tRPC client: `client.auth.login.mutate(...)`, `client.auth.me.query()`, ... */

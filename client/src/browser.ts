@@ -45,7 +45,10 @@ export async function registerPasskey(
   const { name, ...reauth } = proof;
   const options = await client.mfa.passkey.registerOptions.mutate(reauth);
   const response = await startRegistration({ optionsJSON: options as PublicKeyCredentialCreationOptionsJSON });
-  return client.mfa.passkey.register.mutate({ response: response as RouterInputs['mfa']['passkey']['register']['response'], name });
+  return client.mfa.passkey.register.mutate({
+    response: response as RouterInputs['mfa']['passkey']['register']['response'],
+    name,
+  });
 }
 
 /** Finishes a login that asked for a second factor with a passkey of this device. */
@@ -59,7 +62,10 @@ export async function verifyWithPasskey<P extends SessionTokens>(challenge: MfaR
 export async function signInWithPasskey<P extends SessionTokens>(session: Session<P>): Promise<SignedIn<P>> {
   const { challengeId, options } = await session.client.auth.passkey.loginOptions.mutate();
   const response = await startAuthentication({ optionsJSON: options as PublicKeyCredentialRequestOptionsJSON });
-  const tokens = await session.client.auth.passkey.login.mutate({ challengeId, response: response as PasskeyAssertion });
+  const tokens = await session.client.auth.passkey.login.mutate({
+    challengeId,
+    response: response as PasskeyAssertion,
+  });
   // In a cookie session the link added `cookie: true`: the pair has no refresh token.
   return { status: 'signed_in', tokens: tokens as P };
 }

@@ -11,7 +11,13 @@
  */
 import type { AppRouter } from './router-type.js';
 
-export { createAuthClient, type AuthClient, type AuthClientOptions, type FetchLike, type HeadersOption } from './auth-client.js';
+export {
+  createAuthClient,
+  type AuthClient,
+  type AuthClientOptions,
+  type FetchLike,
+  type HeadersOption,
+} from './auth-client.js';
 export {
   createSession,
   type CookieSessionOptions,

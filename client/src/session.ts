@@ -33,7 +33,8 @@ interface SessionCallbacks<P extends SessionTokens> {
 }
 
 /** A session that holds the whole pair, refresh token included (servers, native apps). */
-export type SessionOptions = (AuthClientOptions | { client: AuthClient }) & SessionCallbacks<TokenPair> & { cookie?: false };
+export type SessionOptions = (AuthClientOptions | { client: AuthClient }) &
+  SessionCallbacks<TokenPair> & { cookie?: false };
 
 /**
  * A browser session: the refresh token lives in the service's httpOnly
@@ -178,15 +179,16 @@ class SessionState {
     const epoch = this.epoch;
     const run = async (): Promise<SessionTokens> => {
       try {
-        const next = await this.client.auth.refresh.mutate(
-          refreshToken ? { refreshToken } : {},
-          { context: { [INTERNAL]: true } },
-        );
+        const next = await this.client.auth.refresh.mutate(refreshToken ? { refreshToken } : {}, {
+          context: { [INTERNAL]: true },
+        });
         if (this.epoch !== epoch) {
           // Logged out or in again meanwhile: do not resurrect the old session
           // (a cookie session's cookie already belongs to the newer one).
           if (next.refreshToken) {
-            void this.client.auth.logout.mutate({ refreshToken: next.refreshToken }, { context: { [INTERNAL]: true } }).catch(() => {});
+            void this.client.auth.logout
+              .mutate({ refreshToken: next.refreshToken }, { context: { [INTERNAL]: true } })
+              .catch(() => {});
           }
           throw new Error('secure-auth session: changed during refresh');
         }
@@ -359,7 +361,10 @@ export function createSession(options: AnyOptions): Session<SessionTokens> {
         status: 'mfa_required',
         methods,
         expiresIn,
-        verifyCode: async (code) => ({ status: 'signed_in', tokens: await client.auth.mfa.verify.mutate({ mfaToken, code }) }),
+        verifyCode: async (code) => ({
+          status: 'signed_in',
+          tokens: await client.auth.mfa.verify.mutate({ mfaToken, code }),
+        }),
         passkeyOptions: () => client.auth.mfa.passkeyOptions.mutate({ mfaToken }),
         verifyPasskey: async (response) => ({
           status: 'signed_in',

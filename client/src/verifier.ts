@@ -229,7 +229,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           const imported = importKeys(options.keys);
           return async (kid) => (await imported).get(kid);
         })()
-      : ((remote) => (kid) => remote.get(kid))(new RemoteKeys(options, now));
+      : (
+          (remote) => (kid) =>
+            remote.get(kid)
+        )(new RemoteKeys(options, now));
 
   return {
     async verify(token: string): Promise<AccessClaims> {

@@ -46,7 +46,11 @@ function cliRequest(): RequestInfo {
 const cliActor = (): AdminActor => ({ id: null, label: cliActorLabel(), via: 'cli' });
 
 /** Opens the runtime, runs `fn` on the user with that email, closes. */
-async function withUser(io: CommandIo, email: string, fn: (rt: CliRuntime, user: UserRow) => Promise<void>): Promise<void> {
+async function withUser(
+  io: CommandIo,
+  email: string,
+  fn: (rt: CliRuntime, user: UserRow) => Promise<void>,
+): Promise<void> {
   const rt = await openRuntime({ verbose: io.verbose, note: io.out });
   try {
     const sql = rt.deps.sql();
@@ -105,10 +109,14 @@ An email that already has an account is refused and nothing changes: use
         io.out(`created superuser ${user.email} (id ${user.id}); email marked verified`);
       } catch (err) {
         if (err instanceof AppError && err.code === 'WEAK_PASSWORD') {
-          throw new CliError(`password refused (${err.reason}): ${passwordAdvice(err.reason, rt.config.passwordMinLength)}`);
+          throw new CliError(
+            `password refused (${err.reason}): ${passwordAdvice(err.reason, rt.config.passwordMinLength)}`,
+          );
         }
         if (err instanceof AppError && err.code === 'EMAIL_TAKEN') {
-          throw new CliError(`a user with email ${email} already exists; nothing changed (use \`promote\` or \`force-reset\`)`);
+          throw new CliError(
+            `a user with email ${email} already exists; nothing changed (use \`promote\` or \`force-reset\`)`,
+          );
         }
         throw err;
       } finally {
@@ -125,7 +133,9 @@ is kept, so the next lockout within 24 h still lasts twice as long.
 Writes account_unlocked and admin_action security events.`,
     async (rt, user, io) => {
       const done = await rt.deps.admin.unlock(rt.deps.sql(), cliActor(), user.id, cliRequest());
-      const lock = done.lockedUntil ? `lock cleared (was locked until ${done.lockedUntil.toISOString()})` : 'was not locked';
+      const lock = done.lockedUntil
+        ? `lock cleared (was locked until ${done.lockedUntil.toISOString()})`
+        : 'was not locked';
       io.out(
         `unlocked ${user.email}: ${lock}, ${plural(done.released, 'lockout')} released, ` +
           `failed attempts reset (were ${done.failedAttempts})`,
@@ -186,13 +196,20 @@ and a "Reset your password" email with a 30-minute link is sent (a disabled
 account gets no email until enabled). The CLI hands the mail to SMTP (or the
 dev outbox) itself; if that fails, the running service retries it.`,
     async (rt, user, io) => {
-      const { revoked, emailSent } = await rt.deps.admin.forcePasswordReset(rt.deps.sql(), cliActor(), user.id, cliRequest());
+      const { revoked, emailSent } = await rt.deps.admin.forcePasswordReset(
+        rt.deps.sql(),
+        cliActor(),
+        user.id,
+        cliRequest(),
+      );
       let mail = 'no reset email (the account is disabled: enable it, then force-reset again)';
       if (emailSent) {
         const sent = await rt.deps.outbox.drain().catch(() => 0);
         mail = sent > 0 ? 'reset email sent' : 'reset email queued (the running service delivers it)';
       }
-      io.out(`forced a password reset for ${user.email}: password unusable, ${plural(revoked, 'session')} ended, ${mail}`);
+      io.out(
+        `forced a password reset for ${user.email}: password unusable, ${plural(revoked, 'session')} ended, ${mail}`,
+      );
     },
   ),
   userCommand(
@@ -217,7 +234,9 @@ password alone afterwards and can enrol again.`,
       const { removed, revoked } = await rt.deps.admin.resetMfa(rt.deps.sql(), cliActor(), user.id, cliRequest());
       const sent = await rt.deps.outbox.drain().catch(() => 0);
       const mail = sent > 0 ? 'notice email sent' : 'notice email queued (the running service delivers it)';
-      io.out(`reset two-step sign-in of ${user.email}: ${plural(removed, 'factor')} removed, ${plural(revoked, 'session')} ended; ${mail}`);
+      io.out(
+        `reset two-step sign-in of ${user.email}: ${plural(removed, 'factor')} removed, ${plural(revoked, 'session')} ended; ${mail}`,
+      );
     },
   ),
   userCommand(

@@ -22,7 +22,9 @@ Exit codes: 0 applied or up to date, 1 failed (nothing applied).`);
 runMigrations(out).then(
   () => process.exit(0),
   (err: Error) => {
-    process.stderr.write(`secure-auth migrate: ${err instanceof CliError ? err.message : `failed: ${safeDbMessage(err)}`}\n`);
+    process.stderr.write(
+      `secure-auth migrate: ${err instanceof CliError ? err.message : `failed: ${safeDbMessage(err)}`}\n`,
+    );
     process.exit(err instanceof CliError ? err.exitCode : 1);
   },
 );

@@ -12,7 +12,10 @@ import type { Logger } from '../observability/logger.js';
 
 /** A failure the operator can act on: printed as is, exits non-zero, no stack. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -71,7 +74,10 @@ export async function resolveCliDatabase(config: Readonly<Config>, note: (line: 
  */
 export async function cliLogger(config: Readonly<Config>, verbose: boolean): Promise<Logger> {
   const { createLogger } = await import('../observability/logger.js');
-  return createLogger(verbose ? config.logLevel : 'warn', (await import('pino')).default.destination({ fd: 2, sync: true }));
+  return createLogger(
+    verbose ? config.logLevel : 'warn',
+    (await import('pino')).default.destination({ fd: 2, sync: true }),
+  );
 }
 
 /** The audit trail's name for whoever runs the CLI: `cli:<os user>`. */
@@ -92,7 +98,10 @@ export interface CliRuntime {
   close(): Promise<void>;
 }
 
-/** Opens config, database and services; the schema must be current (or is brought current on a dev database this command started). */
+/**
+ * Opens config, database and services; the schema must be current (or is
+ * brought current on a dev database this command started).
+ */
 export async function openRuntime(opts: { verbose: boolean; note: (line: string) => void }): Promise<CliRuntime> {
   const config = loadCliConfig();
   const db = await resolveCliDatabase(config, opts.note);

@@ -98,7 +98,10 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variables: string[], detail: string) {
+  constructor(
+    readonly variables: string[],
+    detail: string,
+  ) {
     super(`Invalid configuration: ${detail}`);
     this.name = 'ConfigError';
   }
@@ -314,10 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadOptio
 
   if (problems.size > 0) {
     const names = [...problems.keys()];
-    throw new ConfigError(
-      names,
-      [...problems].map(([name, why]) => `${name} ${why}`).join('; '),
-    );
+    throw new ConfigError(names, [...problems].map(([name, why]) => `${name} ${why}`).join('; '));
   }
   return Object.freeze(config);
 }

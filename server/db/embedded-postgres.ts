@@ -143,10 +143,13 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'max_connections=200',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
       // Failed statements carry bound values (digests, hashes): keep them out of logs.
-      '-c', 'log_min_error_statement=panic',
+      '-c',
+      'log_min_error_statement=panic',
       // Throw-away test clusters trade durability for speed; npm start's data stays durable.
       ...(opts.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
     ],

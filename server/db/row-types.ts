@@ -25,7 +25,15 @@ type ColumnValue<T> =
       ? Exclude<T, undefined> | null
       : T;
 
-type Clean<T> = T extends Date ? Date : T extends string ? string : T extends number ? number : T extends boolean ? boolean : T;
+type Clean<T> = T extends Date
+  ? Date
+  : T extends string
+    ? string
+    : T extends number
+      ? number
+      : T extends boolean
+        ? boolean
+        : T;
 
 /** A table row as raw SQL returns it, derived from an entity schema (`RowOf<typeof UserSchema>`). */
 export type RowOf<Schema> = {

@@ -16,7 +16,12 @@ export class Mailer {
 
   async enqueue(sql: Sql, template: MailTemplate): Promise<void> {
     const message = render(template);
-    await this.deps.repo.enqueue(sql, template.kind, seal(this.deps.key, JSON.stringify(message)), this.deps.clock.now());
+    await this.deps.repo.enqueue(
+      sql,
+      template.kind,
+      seal(this.deps.key, JSON.stringify(message)),
+      this.deps.clock.now(),
+    );
     const wake = this.deps.onEnqueued;
     if (wake) sql.afterCommit(wake);
   }

@@ -122,7 +122,13 @@ export class OutboxWorker {
     this.timer.unref();
   }
 
-  private async deliver(row: { id: string; template: string; payload: string; attempts: number; created_at: Date }): Promise<boolean> {
+  private async deliver(row: {
+    id: string;
+    template: string;
+    payload: string;
+    attempts: number;
+    created_at: Date;
+  }): Promise<boolean> {
     const sql = this.o.sql();
     const now = this.o.clock.now();
     const plaintext = openWithAny(this.o.keys, row.payload);
@@ -132,7 +138,12 @@ export class OutboxWorker {
       // it. Dropping it here would lose mail, so it waits like any failed
       // delivery and is abandoned only at the normal give-up age. Only the
       // row id is logged: the payload carries the link.
-      await this.retryOrGiveUp(row, now, 'payload sealed under a key this instance does not hold (SECRET_KEY rotation?)', 'mail payload sealed under an unknown key, will retry');
+      await this.retryOrGiveUp(
+        row,
+        now,
+        'payload sealed under a key this instance does not hold (SECRET_KEY rotation?)',
+        'mail payload sealed under an unknown key, will retry',
+      );
       return false;
     }
     const message = JSON.parse(plaintext) as MailMessage;
@@ -148,16 +159,34 @@ export class OutboxWorker {
   }
 
   /** Backs off (first retry, doubling, capped) until the give-up age, then marks the row failed. */
-  private async retryOrGiveUp(row: { id: string; template: string; attempts: number; created_at: Date }, now: Date, reason: string, retryMsg: string): Promise<void> {
+  private async retryOrGiveUp(
+    row: { id: string; template: string; attempts: number; created_at: Date },
+    now: Date,
+    reason: string,
+    retryMsg: string,
+  ): Promise<void> {
     const sql = this.o.sql();
     const policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(this.o) };
     if (shouldGiveUp(policy, (now.getTime() - row.created_at.getTime()) / 1000)) {
       await this.o.repo.markFailed(sql, row.id, now, reason);
-      this.o.logger.error({ msg: 'mail delivery abandoned', mail_id: row.id, template: row.template, attempts: row.attempts, err: reason });
+      this.o.logger.error({
+        msg: 'mail delivery abandoned',
+        mail_id: row.id,
+        template: row.template,
+        attempts: row.attempts,
+        err: reason,
+      });
       return;
     }
     const delay = retryDelaySeconds(policy, row.attempts);
     await this.o.repo.markRetry(sql, row.id, new Date(now.getTime() + delay * 1000), reason);
-    this.o.logger.warn({ msg: retryMsg, mail_id: row.id, template: row.template, attempts: row.attempts, retry_in_s: delay, err: reason });
+    this.o.logger.warn({
+      msg: retryMsg,
+      mail_id: row.id,
+      template: row.template,
+      attempts: row.attempts,
+      retry_in_s: delay,
+      err: reason,
+    });
   }
 }

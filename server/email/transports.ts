@@ -57,7 +57,10 @@ export function fileTransport(dir: string, logger: Logger): MailTransport {
         m.text,
       ].join('\n');
       const slug = m.subject.replace(/\W+/g, '-').toLowerCase();
-      const file = path.join(dir, `${now.toISOString().replace(/[:.]/g, '-')}-${String(seq++).padStart(4, '0')}-${slug}.eml`);
+      const file = path.join(
+        dir,
+        `${now.toISOString().replace(/[:.]/g, '-')}-${String(seq++).padStart(4, '0')}-${slug}.eml`,
+      );
       writeFileSync(file, eml, { mode: 0o600 });
       logger.debug({ msg: 'mail written to outbox', file, to: m.to, subject: m.subject, link: m.link });
     },

@@ -9,7 +9,9 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
     if (pub.log === 'internal') logger.error({ msg: 'http error', err_name: (err as { name?: string }).name });
     if (pub.log === 'database_unavailable') logger.warn({ msg: 'database unavailable' });
     if (pub.data.retryAfter !== undefined) res.setHeader('Retry-After', String(pub.data.retryAfter));
-    res.status(pub.httpStatus).json({ error: { message: pub.message, data: { ...pub.data, httpStatus: pub.httpStatus } } });
+    res
+      .status(pub.httpStatus)
+      .json({ error: { message: pub.message, data: { ...pub.data, httpStatus: pub.httpStatus } } });
   };
 }
 

@@ -15,13 +15,14 @@ export function healthRoutes(deps: { health: HealthService; sql: () => Sql; rate
   const full = async (_req: unknown, res: Response) => {
     const sharedStore = deps.rateLimits?.kind === 'postgres' ? deps.rateLimits : undefined;
     const [report, store] = await Promise.all([deps.health.check(deps.sql()), sharedStore?.check()]);
-    const body = store === undefined
-      ? report
-      : {
-          ...report,
-          status: report.status === 'ok' && store === 'ok' ? ('ok' as const) : ('error' as const),
-          checks: { ...report.checks, rateLimitStore: store },
-        };
+    const body =
+      store === undefined
+        ? report
+        : {
+            ...report,
+            status: report.status === 'ok' && store === 'ok' ? ('ok' as const) : ('error' as const),
+            checks: { ...report.checks, rateLimitStore: store },
+          };
     res.setHeader('Cache-Control', 'no-store');
     res.status(body.status === 'ok' ? 200 : 503).json(body);
   };

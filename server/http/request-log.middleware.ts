@@ -14,7 +14,10 @@ export function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
       // originalUrl keeps the mount prefix; the query string is cut off.
       const path = req.originalUrl.split('?')[0] ?? req.path;
       const route = path.startsWith('/trpc/') ? '/trpc' : path;
-      metrics.requestLatency.observe({ method: req.method, route: routeLabel(route), status: String(res.statusCode) }, seconds);
+      metrics.requestLatency.observe(
+        { method: req.method, route: routeLabel(route), status: String(res.statusCode) },
+        seconds,
+      );
       logger.info({
         msg: 'request',
         request_id: res.locals.requestId,
@@ -29,7 +32,14 @@ export function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
   };
 }
 
-const KNOWN_ROUTES = new Set(['/trpc', '/health', '/health/live', '/health/ready', '/metrics', '/.well-known/paseto-keys']);
+const KNOWN_ROUTES = new Set([
+  '/trpc',
+  '/health',
+  '/health/live',
+  '/health/ready',
+  '/metrics',
+  '/.well-known/paseto-keys',
+]);
 /** Bounded label set: unknown paths share one label (no cardinality blow-up). */
 function routeLabel(path: string): string {
   return KNOWN_ROUTES.has(path) ? path : 'other';

@@ -6,7 +6,11 @@ import client from 'prom-client';
  */
 export class Metrics {
   readonly registry = new client.Registry();
-  readonly loginSuccess = new client.Counter({ name: 'login_success_total', help: 'Successful logins', registers: [this.registry] });
+  readonly loginSuccess = new client.Counter({
+    name: 'login_success_total',
+    help: 'Successful logins',
+    registers: [this.registry],
+  });
   readonly loginFailure = new client.Counter({
     name: 'login_failure_total',
     help: 'Failed logins by reason',
@@ -19,7 +23,11 @@ export class Metrics {
     labelNames: ['limit'],
     registers: [this.registry],
   });
-  readonly accountLockouts = new client.Counter({ name: 'account_lockouts_total', help: 'Accounts locked', registers: [this.registry] });
+  readonly accountLockouts = new client.Counter({
+    name: 'account_lockouts_total',
+    help: 'Accounts locked',
+    registers: [this.registry],
+  });
   readonly refreshTokenReuse = new client.Counter({
     name: 'refresh_token_reuse_total',
     help: 'Refresh token reuse detections (family revoked)',

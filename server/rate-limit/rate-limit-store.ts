@@ -111,7 +111,11 @@ export class RateLimitStore {
   async check(timeoutMs = 2_000): Promise<'ok' | 'error'> {
     if (!this.pool) return 'ok';
     try {
-      await withTimeout(this.pool.query(`select 1 from "${RATE_LIMIT_TABLE}" limit 1`), timeoutMs, 'rate-limit store check');
+      await withTimeout(
+        this.pool.query(`select 1 from "${RATE_LIMIT_TABLE}" limit 1`),
+        timeoutMs,
+        'rate-limit store check',
+      );
       return 'ok';
     } catch {
       return 'error';

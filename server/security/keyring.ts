@@ -100,7 +100,10 @@ export class Keyring {
     return this.refreshKeys.map((k) => createHmac('sha256', k).update(id).digest());
   }
 
-  /** Keyed digest of an email/reset token (current key: what new tokens store), so a leaked table cannot be replayed. */
+  /**
+   * Keyed digest of an email/reset token (current key: what new tokens store),
+   * so a leaked table cannot be replayed.
+   */
   emailTokenDigest(token: string): string {
     return createHmac('sha256', this.emailTokenKeys[0]!).update(token).digest('base64url');
   }
@@ -120,7 +123,9 @@ export class Keyring {
    * short-lived, so a rotation merely resets them.
    */
   lookupDigest(namespace: string, value: string): string {
-    return createHmac('sha256', this.emailTokenKeys[0]!).update(namespace + '\0' + value).digest('base64url');
+    return createHmac('sha256', this.emailTokenKeys[0]!)
+      .update(namespace + '\0' + value)
+      .digest('base64url');
   }
 
   /**
@@ -129,7 +134,11 @@ export class Keyring {
    * matched on use.
    */
   mfaDigests(namespace: string, value: string): string[] {
-    return this.mfaDigestKeys.map((k) => createHmac('sha256', k).update(namespace + '\0' + value).digest('base64url'));
+    return this.mfaDigestKeys.map((k) =>
+      createHmac('sha256', k)
+        .update(namespace + '\0' + value)
+        .digest('base64url'),
+    );
   }
 
   publicKeys(): Array<{ kid: string; paserk: string; status: SigningKey['status'] }> {

@@ -49,7 +49,11 @@ export class PasswordHasher {
   private readonly pool: ScryptPool;
   private dummy?: Promise<string>;
 
-  constructor(private readonly params: ScryptParams, concurrency: number, queueMax: number) {
+  constructor(
+    private readonly params: ScryptParams,
+    concurrency: number,
+    queueMax: number,
+  ) {
     this.pool = new ScryptPool(concurrency, queueMax);
   }
 

@@ -68,5 +68,7 @@ function totp(secretBase32: string, opts: { issuer?: string; label?: string; dig
 
 /** Base32 of raw secret bytes (RFC 6238's test vectors give their secret as ASCII). */
 export function base32Of(bytes: Uint8Array): string {
-  return new Secret({ buffer: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer }).base32;
+  return new Secret({
+    buffer: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+  }).base32;
 }

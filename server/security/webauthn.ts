@@ -65,7 +65,10 @@ export class Webauthn {
   constructor(private readonly rp: RelyingParty) {}
 
   /** Options for registering a discoverable passkey of `user`; `exclude` lists credentials the account already has. */
-  async registrationOptions(user: { id: string; email: string }, exclude: StoredCredential[]): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  async registrationOptions(
+    user: { id: string; email: string },
+    exclude: StoredCredential[],
+  ): Promise<PublicKeyCredentialCreationOptionsJSON> {
     return generateRegistrationOptions({
       rpName: this.rp.rpName,
       rpID: this.rp.rpId,
@@ -74,20 +77,29 @@ export class Webauthn {
       challenge: randomBytes(32),
       timeout: TIMEOUT_MS,
       attestationType: 'none',
-      excludeCredentials: exclude.map((c) => ({ id: c.credentialId, transports: c.transports as AuthenticatorTransport[] })),
+      excludeCredentials: exclude.map((c) => ({
+        id: c.credentialId,
+        transports: c.transports as AuthenticatorTransport[],
+      })),
       authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
       supportedAlgorithmIDs: [...ALLOWED_ALGORITHMS],
     });
   }
 
-  /** Options for an assertion: of the given credentials (a second factor), or of any discoverable one (passwordless). */
+  /**
+   * Options for an assertion: of the given credentials (a second factor), or
+   * of any discoverable one (passwordless).
+   */
   async authenticationOptions(allow?: StoredCredential[]): Promise<PublicKeyCredentialRequestOptionsJSON> {
     return generateAuthenticationOptions({
       rpID: this.rp.rpId,
       challenge: randomBytes(32),
       timeout: TIMEOUT_MS,
       userVerification: 'required',
-      allowCredentials: allow?.map((c) => ({ id: c.credentialId, transports: c.transports as AuthenticatorTransport[] })),
+      allowCredentials: allow?.map((c) => ({
+        id: c.credentialId,
+        transports: c.transports as AuthenticatorTransport[],
+      })),
     });
   }
 
@@ -122,7 +134,11 @@ export class Webauthn {
    * counter. A counter that does not move forward (both non-zero) is a
    * PasskeyError('counter_regression'): the credential may have been cloned.
    */
-  async verifyAuthentication(response: AuthenticationResponseJSON, credential: StoredCredential, challenge: ChallengeCheck): Promise<number> {
+  async verifyAuthentication(
+    response: AuthenticationResponseJSON,
+    credential: StoredCredential,
+    challenge: ChallengeCheck,
+  ): Promise<number> {
     const presented = counterOf(response);
     if (presented === undefined) throw new PasskeyError('invalid');
     if ((presented > 0 || credential.counter > 0) && presented <= credential.counter) {

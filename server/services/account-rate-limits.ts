@@ -26,7 +26,8 @@ export class AccountRateLimits {
     try {
       await store.limiter(rule).consume(`user:${userId}`);
     } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw new AppError('UNAVAILABLE', { message: 'Service temporarily unavailable' });
+      if (!(err instanceof RateLimiterRes))
+        throw new AppError('UNAVAILABLE', { message: 'Service temporarily unavailable' });
       const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
       this.d.metrics.rateLimitExceeded.inc({ limit: rule });
       // One event per account and window, not one per refused call.

@@ -65,7 +65,8 @@ export function decodeCursor(raw: string): { createdAt: Date; id: string } {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
     const createdAt = new Date(String(c.t));
-    if (typeof c.i !== 'string' || !/^[0-9a-f-]{36}$/i.test(c.i) || Number.isNaN(createdAt.getTime())) throw new Error('shape');
+    if (typeof c.i !== 'string' || !/^[0-9a-f-]{36}$/i.test(c.i) || Number.isNaN(createdAt.getTime()))
+      throw new Error('shape');
     return { createdAt, id: c.i };
   } catch {
     throw new AppError('INVALID_INPUT', { field: 'cursor', message: 'Invalid input at "cursor": unknown cursor' });
@@ -107,15 +108,27 @@ export class AdminService {
     const rows = await this.d.users.list(sql, { query: query || undefined, after, limit: limit + 1 });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const withFactors = await this.d.factors.usersWithFactors(sql, page.map((u) => u.id));
-    await this.audit(sql, req, actor, 'users.list', null, { results: page.length, filtered: Boolean(query), paged: Boolean(after) });
+    const withFactors = await this.d.factors.usersWithFactors(
+      sql,
+      page.map((u) => u.id),
+    );
+    await this.audit(sql, req, actor, 'users.list', null, {
+      results: page.length,
+      filtered: Boolean(query),
+      paged: Boolean(after),
+    });
     return {
       items: page.map((u) => toAdminUser(u, withFactors.has(u.id))),
       nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
     };
   }
 
-  async getUser(sql: Sql, actor: AdminActor, by: { userId: string } | { email: string }, req: RequestInfo): Promise<AdminUser> {
+  async getUser(
+    sql: Sql,
+    actor: AdminActor,
+    by: { userId: string } | { email: string },
+    req: RequestInfo,
+  ): Promise<AdminUser> {
     const user = await this.find(sql, by);
     await this.audit(sql, req, actor, 'users.get', user);
     return toAdminUser(user, (await this.d.factors.countConfirmed(sql, user.id)) > 0);
@@ -124,7 +137,9 @@ export class AdminService {
   /** Resolves a user by id or email, or throws NOT_FOUND. */
   async find(sql: Sql, by: { userId: string } | { email: string }): Promise<UserRow> {
     const user =
-      'userId' in by ? await this.d.users.findById(sql, by.userId) : await this.d.users.findByEmail(sql, normaliseEmail(by.email));
+      'userId' in by
+        ? await this.d.users.findById(sql, by.userId)
+        : await this.d.users.findByEmail(sql, normaliseEmail(by.email));
     if (!user) throw new AppError('NOT_FOUND', { message: 'No such user' });
     return user;
   }
@@ -149,7 +164,11 @@ export class AdminService {
       const released = await this.d.lockouts.release(tx, user.id, actor.label.slice(0, 64), now);
       const wasLocked = user.locked_until !== null && user.locked_until > now;
       // The audit row commits with the action or not at all.
-      await this.audit(tx, req, actor, 'users.unlock', user, { was_locked: wasLocked, released_lockouts: released, failed_attempts: user.failed_attempts });
+      await this.audit(tx, req, actor, 'users.unlock', user, {
+        was_locked: wasLocked,
+        released_lockouts: released,
+        failed_attempts: user.failed_attempts,
+      });
       return { user, wasLocked, released };
     });
     const { user, wasLocked, released } = result;
@@ -162,10 +181,21 @@ export class AdminService {
         details: { released_by: actor.label, actor_id: actor.id, via: actor.via },
       });
     }
-    return { wasLocked, lockedUntil: wasLocked ? user.locked_until : null, failedAttempts: user.failed_attempts, released };
+    return {
+      wasLocked,
+      lockedUntil: wasLocked ? user.locked_until : null,
+      failedAttempts: user.failed_attempts,
+      released,
+    };
   }
 
-  async setSuperuser(sql: Sql, actor: AdminActor, userId: string, isSuperuser: boolean, req: RequestInfo): Promise<void> {
+  async setSuperuser(
+    sql: Sql,
+    actor: AdminActor,
+    userId: string,
+    isSuperuser: boolean,
+    req: RequestInfo,
+  ): Promise<void> {
     // Refusing self-demotion keeps a lone superuser from locking everyone
     // out of the admin API by mistake (the CLI can still do it).
     if (!isSuperuser && actor.id === userId) {
@@ -176,11 +206,20 @@ export class AdminService {
     // claim die now; the next refresh issues one with the new claim.
     await sql.tx(async (tx) => {
       await this.d.users.setFlags(tx, user.id, { isSuperuser });
-      await this.audit(tx, req, actor, isSuperuser ? 'users.promote' : 'users.demote', user, { from: user.is_superuser, to: isSuperuser });
+      await this.audit(tx, req, actor, isSuperuser ? 'users.promote' : 'users.demote', user, {
+        from: user.is_superuser,
+        to: isSuperuser,
+      });
     });
   }
 
-  async setActive(sql: Sql, actor: AdminActor, userId: string, isActive: boolean, req: RequestInfo): Promise<{ revoked: number }> {
+  async setActive(
+    sql: Sql,
+    actor: AdminActor,
+    userId: string,
+    isActive: boolean,
+    req: RequestInfo,
+  ): Promise<{ revoked: number }> {
     if (!isActive && actor.id === userId) {
       throw new AppError('INVALID_INPUT', { field: 'userId', message: 'A superuser cannot disable themselves' });
     }
@@ -217,11 +256,19 @@ export class AdminService {
    * second-factor challenges, and tells them by mail. The event row is
    * written in the same transaction as the reset.
    */
-  async resetMfa(sql: Sql, actor: AdminActor, userId: string, req: RequestInfo): Promise<{ removed: number; revoked: number }> {
+  async resetMfa(
+    sql: Sql,
+    actor: AdminActor,
+    userId: string,
+    req: RequestInfo,
+  ): Promise<{ removed: number; revoked: number }> {
     const user = await this.find(sql, { userId });
     return sql.tx(async (tx) => {
       const result = await this.d.mfa.resetAll(tx, user, req, actor.label);
-      await this.audit(tx, req, actor, 'users.resetMfa', user, { removed_factors: result.removed, revoked_sessions: result.revoked });
+      await this.audit(tx, req, actor, 'users.resetMfa', user, {
+        removed_factors: result.removed,
+        revoked_sessions: result.revoked,
+      });
       return result;
     });
   }
@@ -232,7 +279,12 @@ export class AdminService {
    * value: a login attempt costs the same time as for any account, so the
    * forced reset cannot be detected from outside by timing.
    */
-  async forcePasswordReset(sql: Sql, actor: AdminActor, userId: string, req: RequestInfo): Promise<{ revoked: number; emailSent: boolean }> {
+  async forcePasswordReset(
+    sql: Sql,
+    actor: AdminActor,
+    userId: string,
+    req: RequestInfo,
+  ): Promise<{ revoked: number; emailSent: boolean }> {
     const user = await this.find(sql, { userId });
     const unusable = await this.d.hasher.hash(randomBytes(32).toString('base64url'));
     const { revoked, emailSent } = await sql.tx(async (tx) => {
@@ -241,7 +293,10 @@ export class AdminService {
       // is mailed a new link (queued in the outbox, retried).
       const emailSent = await this.d.auth.issueForcedReset(tx, user);
       const revoked = await this.d.sessions.revokeAll(tx, user.id, req, undefined, 'password_reset');
-      await this.audit(tx, req, actor, 'users.forcePasswordReset', user, { revoked_sessions: revoked, email_sent: emailSent });
+      await this.audit(tx, req, actor, 'users.forcePasswordReset', user, {
+        revoked_sessions: revoked,
+        email_sent: emailSent,
+      });
       return { revoked, emailSent };
     });
     return { revoked, emailSent };
@@ -252,16 +307,30 @@ export class AdminService {
    * refused rather than overwritten: taking over an account's password is
    * `force-reset` plus `promote`, each audited on its own.
    */
-  async createSuperuser(sql: Sql, actor: AdminActor, rawEmail: string, password: string, req: RequestInfo): Promise<AdminUser> {
+  async createSuperuser(
+    sql: Sql,
+    actor: AdminActor,
+    rawEmail: string,
+    password: string,
+    req: RequestInfo,
+  ): Promise<AdminUser> {
     const email = normaliseEmail(rawEmail);
     // The same check as sign-up: NFKC may have turned the input into
     // something that is not one plain address.
-    if (!isStorableEmail(email)) throw new AppError('INVALID_INPUT', { field: 'email', message: 'not a valid email address' });
+    if (!isStorableEmail(email))
+      throw new AppError('INVALID_INPUT', { field: 'email', message: 'not a valid email address' });
     const reason = this.d.policy.check(password, email);
     if (reason) throw new AppError('WEAK_PASSWORD', { reason, message: `password refused: ${reason}` });
     const hashedPassword = await this.d.hasher.hash(password);
     const user = await sql.tx(async (tx) => {
-      const created = await this.d.users.insert(tx, { id: randomUUID(), email, hashedPassword, fullName: null, verified: true, isSuperuser: true });
+      const created = await this.d.users.insert(tx, {
+        id: randomUUID(),
+        email,
+        hashedPassword,
+        fullName: null,
+        verified: true,
+        isSuperuser: true,
+      });
       if (created) {
         await this.d.throttles.delete(tx, this.d.keyring.lookupDigest('login-throttle', email));
         await this.audit(tx, req, actor, 'users.createSuperuser', created);
@@ -283,7 +352,13 @@ export class AdminService {
     const since = input.since ? new Date(input.since) : undefined;
     // Newest first, keyset on (created_at, id): events written while an
     // operator pages appear before page one, never inside a later page.
-    const rows = await this.d.securityEvents.list(sql, { userId: input.userId, type: input.type, since, before, limit: limit + 1 });
+    const rows = await this.d.securityEvents.list(sql, {
+      userId: input.userId,
+      type: input.type,
+      since,
+      before,
+      limit: limit + 1,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     // Audited after the read so the listing does not contain its own entry.

@@ -67,7 +67,10 @@ export class AuthService {
     // Validated again after normalising: NFKC can turn a valid-looking input
     // into something that is not one plain address (see email-normaliser).
     if (!isStorableEmail(email)) {
-      throw new AppError('INVALID_INPUT', { field: 'email', message: 'Invalid input at "email": must be an email address' });
+      throw new AppError('INVALID_INPUT', {
+        field: 'email',
+        message: 'Invalid input at "email": must be an email address',
+      });
     }
     this.weakPasswordCheck(input.password, email);
     const verificationRequired = this.d.emailVerificationRequired;
@@ -111,7 +114,12 @@ export class AuthService {
 
   async verifyEmail(sql: Sql, token: string, req: RequestInfo): Promise<{ ok: true }> {
     const userId = await sql.tx(async (tx) => {
-      const id = await this.d.emailTokens.consume(tx, 'verify_email', this.d.keyring.emailTokenDigests(token), this.d.clock.now());
+      const id = await this.d.emailTokens.consume(
+        tx,
+        'verify_email',
+        this.d.keyring.emailTokenDigests(token),
+        this.d.clock.now(),
+      );
       if (id) await this.d.users.markVerified(tx, id);
       return id;
     });
@@ -139,7 +147,11 @@ export class AuthService {
    * A TokenPair for an account without a second factor; otherwise an
    * MfaChallenge, and no session until `auth.mfa.*` answers it.
    */
-  async login(sql: Sql, input: { email: string; password: string }, req: RequestInfo): Promise<TokenPair | MfaChallenge> {
+  async login(
+    sql: Sql,
+    input: { email: string; password: string },
+    req: RequestInfo,
+  ): Promise<TokenPair | MfaChallenge> {
     const email = normaliseEmail(input.email);
     const user = await this.d.users.findByEmail(sql, email);
     await this.d.credentials.verify(sql, email, user, input.password, req);
@@ -154,7 +166,13 @@ export class AuthService {
       });
       if (lock) await this.d.credentials.refuseLocked(sql, u, lock, req);
       this.d.metrics.loginFailure.inc({ reason: 'email_not_verified' });
-      await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: u.id, email, details: { reason: 'email_not_verified' } });
+      await this.d.events.emit(sql, req, {
+        type: 'auth_failure',
+        outcome: 'failure',
+        userId: u.id,
+        email,
+        details: { reason: 'email_not_verified' },
+      });
       throw new AppError('EMAIL_NOT_VERIFIED');
     }
     // Hashes made with weaker scrypt parameters are upgraded on the next login; never downgraded.
@@ -230,7 +248,12 @@ export class AuthService {
     });
     if (result.pair === undefined) return this.d.credentials.refuseLocked(sql, user, result.lockedUntil, req);
     const pair = result.pair;
-    await this.d.events.emit(sql, req, { type: 'password_changed', outcome: 'success', userId: user.id, email: user.email });
+    await this.d.events.emit(sql, req, {
+      type: 'password_changed',
+      outcome: 'success',
+      userId: user.id,
+      email: user.email,
+    });
     return pair;
   }
 
@@ -254,7 +277,11 @@ export class AuthService {
     return { ok: true };
   }
 
-  async resetPassword(sql: Sql, input: { token: string; newPassword: string }, req: RequestInfo): Promise<{ ok: true }> {
+  async resetPassword(
+    sql: Sql,
+    input: { token: string; newPassword: string },
+    req: RequestInfo,
+  ): Promise<{ ok: true }> {
     // Every ring key's digest: a link mailed before a routine rotation still works.
     const digests = this.d.keyring.emailTokenDigests(input.token);
     const now = this.d.clock.now();
@@ -279,7 +306,12 @@ export class AuthService {
       return true;
     });
     if (!done) throw new AppError('INVALID_TOKEN');
-    await this.d.events.emit(sql, req, { type: 'password_reset_completed', outcome: 'success', userId: user.id, email: user.email });
+    await this.d.events.emit(sql, req, {
+      type: 'password_reset_completed',
+      outcome: 'success',
+      userId: user.id,
+      email: user.email,
+    });
     return { ok: true };
   }
 
@@ -299,18 +331,33 @@ export class AuthService {
     return true;
   }
 
-  private async issueEmailToken(tx: Sql, userId: string, email: string, purpose: 'verify_email' | 'reset_password'): Promise<void> {
+  private async issueEmailToken(
+    tx: Sql,
+    userId: string,
+    email: string,
+    purpose: 'verify_email' | 'reset_password',
+  ): Promise<void> {
     const token = newEmailToken();
     const ttl = purpose === 'verify_email' ? VERIFY_TTL_SECONDS : RESET_TTL_SECONDS;
     const now = this.d.clock.now();
     await this.d.emailTokens.replace(
       tx,
-      { userId, purpose, tokenHash: this.d.keyring.emailTokenDigest(token), expiresAt: new Date(now.getTime() + ttl * 1000) },
+      {
+        userId,
+        purpose,
+        tokenHash: this.d.keyring.emailTokenDigest(token),
+        expiresAt: new Date(now.getTime() + ttl * 1000),
+      },
       now,
     );
     const path = purpose === 'verify_email' ? 'verify-email' : 'reset-password';
     const link = `${this.d.publicUrl}/${path}?token=${token}`;
-    await this.d.mailer.enqueue(tx, purpose === 'verify_email' ? { kind: 'verify_email', to: email, link } : { kind: 'reset_password', to: email, link });
+    await this.d.mailer.enqueue(
+      tx,
+      purpose === 'verify_email'
+        ? { kind: 'verify_email', to: email, link }
+        : { kind: 'reset_password', to: email, link },
+    );
   }
 }
 

@@ -15,7 +15,9 @@ export class BackgroundTasks {
   run(name: string, task: () => Promise<void>): void {
     const p: Promise<void> = Promise.resolve()
       .then(task)
-      .catch((err: Error) => this.logger.error({ msg: 'background task failed', task: name, err_name: err.name, err: err.message }))
+      .catch((err: Error) =>
+        this.logger.error({ msg: 'background task failed', task: name, err_name: err.name, err: err.message }),
+      )
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

@@ -102,7 +102,12 @@ export class CredentialVerifier {
    * after another and the answer comes from the state after this failure:
    * at most THRESHOLD-1 of them answer INVALID_CREDENTIALS.
    */
-  async recordFailure(sql: Sql, target: { id: string; email: string }, req: RequestInfo, reason: string): Promise<never> {
+  async recordFailure(
+    sql: Sql,
+    target: { id: string; email: string },
+    req: RequestInfo,
+    reason: string,
+  ): Promise<never> {
     const now = this.d.clock.now();
     const outcome = await this.countFailure(sql, target.id, req, now);
     return this.answer(sql, req, target.id, target.email, reason, outcome, now);
@@ -145,7 +150,13 @@ export class CredentialVerifier {
       const seconds = lockoutSeconds(this.d.settings, now, await this.d.lockouts.last(tx, row.id));
       const until = new Date(now.getTime() + seconds * 1000);
       await this.d.users.setFailures(tx, row.id, attempts, until, now);
-      await this.d.lockouts.insert(tx, { userId: row.id, failedAttempts: attempts, lockedAt: now, lockedUntil: until, sourceIp: req.ip });
+      await this.d.lockouts.insert(tx, {
+        userId: row.id,
+        failedAttempts: attempts,
+        lockedAt: now,
+        lockedUntil: until,
+        sourceIp: req.ip,
+      });
       await this.d.mailer.enqueue(tx, { kind: 'account_locked', to: row.email, minutes: Math.ceil(seconds / 60) });
       return { kind: 'locked_now', seconds, attempts };
     });
@@ -180,7 +191,9 @@ export class CredentialVerifier {
         return { kind: 'counted', attempts };
       }
       const previous =
-        row.last_locked_at && row.last_lock_seconds !== null ? { lockedAt: row.last_locked_at, seconds: row.last_lock_seconds } : undefined;
+        row.last_locked_at && row.last_lock_seconds !== null
+          ? { lockedAt: row.last_locked_at, seconds: row.last_lock_seconds }
+          : undefined;
       const seconds = lockoutSeconds(this.d.settings, now, previous);
       const until = new Date(now.getTime() + seconds * 1000);
       await this.d.throttles.setFailures(tx, digest, attempts, { lockedAt: now, until }, now);
@@ -212,10 +225,23 @@ export class CredentialVerifier {
 
   private async fail(sql: Sql, req: RequestInfo, userId: string | null, email: string, reason: string): Promise<void> {
     this.d.metrics.loginFailure.inc({ reason });
-    await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId, email, details: { reason } });
+    await this.d.events.emit(sql, req, {
+      type: 'auth_failure',
+      outcome: 'failure',
+      userId,
+      email,
+      details: { reason },
+    });
   }
 
-  private async lockedEvent(sql: Sql, req: RequestInfo, userId: string | null, email: string, seconds: number, attempts: number) {
+  private async lockedEvent(
+    sql: Sql,
+    req: RequestInfo,
+    userId: string | null,
+    email: string,
+    seconds: number,
+    attempts: number,
+  ) {
     this.d.metrics.accountLockouts.inc();
     await this.d.events.emit(sql, req, {
       type: 'account_lockout',

@@ -66,7 +66,13 @@ export class MaintenanceService {
       if (!(await this.d.lock.tryLock(sql))) return { ran: false, ...none };
       try {
         const result = { ran: true, ...(await this.pass(sql)) };
-        const total = result.throttles + result.mail + result.challenges + result.refreshTokens + result.emailTokens + result.securityEvents;
+        const total =
+          result.throttles +
+          result.mail +
+          result.challenges +
+          result.refreshTokens +
+          result.emailTokens +
+          result.securityEvents;
         if (total > 0) {
           this.d.logger.info({
             msg: 'maintenance pruned rows',
@@ -93,12 +99,15 @@ export class MaintenanceService {
     // Login and passkey challenges live minutes; anyone can make passkey
     // challenges (passwordless sign-in), so expired ones must not pile up.
     const expired = new Date(now - CHALLENGE_RETENTION_MS);
-    const challenges = (await this.d.mfaChallenges.prune(sql, expired)) + (await this.d.webauthnChallenges.prune(sql, expired));
+    const challenges =
+      (await this.d.mfaChallenges.prune(sql, expired)) + (await this.d.webauthnChallenges.prune(sql, expired));
     const refreshTokens = await batches((limit) => this.d.refreshTokens.deleteEnded(sql, ended, limit));
     const emailTokens = await batches((limit) => this.d.emailTokens.deleteEnded(sql, ended, limit));
     const securityEvents =
       this.d.auditRetentionDays > 0
-        ? await batches((limit) => this.d.securityEvents.deleteOlderThan(sql, new Date(now - this.d.auditRetentionDays * DAY_MS), limit))
+        ? await batches((limit) =>
+            this.d.securityEvents.deleteOlderThan(sql, new Date(now - this.d.auditRetentionDays * DAY_MS), limit),
+          )
         : 0;
     return { throttles, mail, challenges, refreshTokens, emailTokens, securityEvents };
   }

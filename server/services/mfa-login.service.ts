@@ -26,7 +26,10 @@ type Method = MfaChallenge['methods'][number];
 
 /** Why an answer was refused inside the transaction (which then rolls back). */
 class Refusal extends Error {
-  constructor(readonly kind: 'expired' | 'wrong' | 'locked', readonly retryAfter?: number) {
+  constructor(
+    readonly kind: 'expired' | 'wrong' | 'locked',
+    readonly retryAfter?: number,
+  ) {
     super(kind);
   }
 }
@@ -101,7 +104,12 @@ export class MfaLoginService {
    * password unchanged since the challenge was made, the account not locked,
    * and (for an answer) the per-account answer limit not reached.
    */
-  async open(sql: Sql, mfaToken: string, req: RequestInfo, answering = true): Promise<{ challenge: MfaChallengeRow; user: UserRow }> {
+  async open(
+    sql: Sql,
+    mfaToken: string,
+    req: RequestInfo,
+    answering = true,
+  ): Promise<{ challenge: MfaChallengeRow; user: UserRow }> {
     const now = this.d.clock.now();
     const challenge = await this.d.challenges.findLive(sql, this.digest(mfaToken), MFA_CHALLENGE_MAX_ATTEMPTS, now);
     const user = challenge ? await this.d.users.findById(sql, challenge.user_id) : undefined;
@@ -132,15 +140,29 @@ export class MfaLoginService {
         const now = this.d.clock.now();
         const current = await this.d.users.lockById(tx, user.id);
         if (!current || !stillBound(challenge, current)) throw new Refusal('expired');
-        if (current.locked_until && current.locked_until > now) throw new Refusal('locked', secondsUntil(current.locked_until, now));
-        if (!(await this.d.challenges.consume(tx, challenge.id, MFA_CHALLENGE_MAX_ATTEMPTS, now))) throw new Refusal('expired');
+        if (current.locked_until && current.locked_until > now)
+          throw new Refusal('locked', secondsUntil(current.locked_until, now));
+        if (!(await this.d.challenges.consume(tx, challenge.id, MFA_CHALLENGE_MAX_ATTEMPTS, now)))
+          throw new Refusal('expired');
         const amr = await answer(tx);
         if (!amr) throw new Refusal('wrong');
         await this.d.users.recordLogin(tx, user.id);
         const started = await this.d.sessions.start(tx, current, req, amr);
         const method = amr.includes('hwk') ? 'passkey' : amr.includes('kba') ? 'recovery_code' : 'totp';
-        await this.d.events.emit(tx, req, { type: 'mfa_success', outcome: 'success', userId: user.id, email: user.email, details: { method } });
-        await this.d.events.emit(tx, req, { type: 'auth_success', outcome: 'success', userId: user.id, email: user.email, details: { amr } });
+        await this.d.events.emit(tx, req, {
+          type: 'mfa_success',
+          outcome: 'success',
+          userId: user.id,
+          email: user.email,
+          details: { method },
+        });
+        await this.d.events.emit(tx, req, {
+          type: 'auth_success',
+          outcome: 'success',
+          userId: user.id,
+          email: user.email,
+          details: { amr },
+        });
         return started;
       });
       this.d.metrics.mfaChallenges.inc({ outcome: 'success' });
@@ -177,7 +199,13 @@ export class MfaLoginService {
   async recoveryCodeUsed(sql: Sql, user: UserRow, req: RequestInfo): Promise<void> {
     const left = await this.d.recoveryCodes.countUnused(sql, user.id);
     await this.d.mailer.enqueue(sql, { kind: 'recovery_code_used', to: user.email, left });
-    await this.d.events.emit(sql, req, { type: 'recovery_code_used', outcome: 'success', userId: user.id, email: user.email, details: { left } });
+    await this.d.events.emit(sql, req, {
+      type: 'recovery_code_used',
+      outcome: 'success',
+      userId: user.id,
+      email: user.email,
+      details: { left },
+    });
   }
 
   private digest(mfaToken: string): string {

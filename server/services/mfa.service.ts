@@ -193,7 +193,12 @@ export class MfaService {
   }
 
   /** Removes a factor; the last one takes the recovery codes with it and turns two-step sign-in off. */
-  async remove(sql: Sql, userId: string, input: Reauth & { factorId: string }, req: RequestInfo): Promise<{ ok: true }> {
+  async remove(
+    sql: Sql,
+    userId: string,
+    input: Reauth & { factorId: string },
+    req: RequestInfo,
+  ): Promise<{ ok: true }> {
     const user = await this.account(sql, userId);
     const factor = await this.d.factors.find(sql, user.id, input.factorId);
     if (!factor) throw new AppError('NOT_FOUND');
@@ -217,7 +222,12 @@ export class MfaService {
     return { ok: true };
   }
 
-  async regenerateRecoveryCodes(sql: Sql, userId: string, input: Reauth, req: RequestInfo): Promise<{ recoveryCodes: string[] }> {
+  async regenerateRecoveryCodes(
+    sql: Sql,
+    userId: string,
+    input: Reauth,
+    req: RequestInfo,
+  ): Promise<{ recoveryCodes: string[] }> {
     const user = await this.account(sql, userId);
     if ((await this.d.factors.countConfirmed(sql, user.id)) === 0) {
       throw new AppError('NOT_FOUND', { message: 'Two-step sign-in is not on for this account' });
@@ -225,7 +235,12 @@ export class MfaService {
     await this.reauth(sql, user, input, req);
     const recoveryCodes = await sql.tx(async (tx) => {
       const codes = await this.d.check.replaceRecoveryCodes(tx, user.id);
-      await this.d.events.emit(tx, req, { type: 'recovery_codes_regenerated', outcome: 'success', userId: user.id, email: user.email });
+      await this.d.events.emit(tx, req, {
+        type: 'recovery_codes_regenerated',
+        outcome: 'success',
+        userId: user.id,
+        email: user.email,
+      });
       return codes;
     });
     return { recoveryCodes };

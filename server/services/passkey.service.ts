@@ -80,7 +80,9 @@ export class PasskeyService {
     await this.d.limits.consume(sql, req, 'mfa.user', user.id);
     let credential;
     try {
-      credential = await this.d.webauthn.verifyRegistration(input.response, (c) => this.useChallenge(sql, c, 'register', user.id));
+      credential = await this.d.webauthn.verifyRegistration(input.response, (c) =>
+        this.useChallenge(sql, c, 'register', user.id),
+      );
     } catch (err) {
       if (!(err instanceof PasskeyError)) throw err;
       await this.failure(sql, req, user, 'invalid_registration');
@@ -103,7 +105,8 @@ export class PasskeyService {
       if (!inserted) return null;
       return this.d.mfa.factorAdded(tx, user, sessionId, factorId, 'passkey', req);
     });
-    if (!result) throw new AppError('INVALID_INPUT', { field: 'response', message: 'This passkey is already registered' });
+    if (!result)
+      throw new AppError('INVALID_INPUT', { field: 'response', message: 'This passkey is already registered' });
     return { factorId, recoveryCodes: result.recoveryCodes };
   }
 
@@ -118,7 +121,11 @@ export class PasskeyService {
   }
 
   /** Finishes a login with a passkey as the second factor. */
-  async mfaVerify(sql: Sql, input: { mfaToken: string; response: AuthenticationResponseJSON }, req: RequestInfo): Promise<TokenPair> {
+  async mfaVerify(
+    sql: Sql,
+    input: { mfaToken: string; response: AuthenticationResponseJSON },
+    req: RequestInfo,
+  ): Promise<TokenPair> {
     const { challenge, user } = await this.d.mfaLogin.open(sql, input.mfaToken, req);
     const factor = await this.d.factors.findByCredentialId(sql, input.response.id);
     let regression = false;
@@ -152,13 +159,27 @@ export class PasskeyService {
    * path; a failed assertion counts toward the lockout of the account the
    * passkey names.
    */
-  async login(sql: Sql, input: { challengeId: string; response: AuthenticationResponseJSON }, req: RequestInfo): Promise<TokenPair> {
+  async login(
+    sql: Sql,
+    input: { challengeId: string; response: AuthenticationResponseJSON },
+    req: RequestInfo,
+  ): Promise<TokenPair> {
     const factor = await this.d.factors.findByCredentialId(sql, input.response.id);
     const user = factor ? await this.d.users.findById(sql, factor.user_id) : undefined;
     const handle = input.response.response.userHandle;
-    if (!factor || !user || !user.is_active || (handle !== undefined && Buffer.from(handle, 'base64url').toString('utf8') !== user.id)) {
+    if (
+      !factor ||
+      !user ||
+      !user.is_active ||
+      (handle !== undefined && Buffer.from(handle, 'base64url').toString('utf8') !== user.id)
+    ) {
       this.d.metrics.loginFailure.inc({ reason: 'unknown_passkey' });
-      await this.d.events.emit(sql, req, { type: 'auth_failure', outcome: 'failure', userId: user?.id ?? null, details: { reason: 'unknown_passkey' } });
+      await this.d.events.emit(sql, req, {
+        type: 'auth_failure',
+        outcome: 'failure',
+        userId: user?.id ?? null,
+        details: { reason: 'unknown_passkey' },
+      });
       throw new AppError('INVALID_CREDENTIALS');
     }
     await this.d.credentials.assertNotLocked(sql, user, req);
@@ -192,7 +213,12 @@ export class PasskeyService {
     }
     if (refusal === 'counter_regression') await this.counterRegression(sql, req, user, factor);
     await this.failure(sql, req, user, refusal === 'counter_regression' ? 'counter_regression' : 'invalid_assertion');
-    await this.d.credentials.recordSecondFactorFailure(sql, (await this.d.users.findById(sql, user.id)) ?? user, req, 'bad_passkey');
+    await this.d.credentials.recordSecondFactorFailure(
+      sql,
+      (await this.d.users.findById(sql, user.id)) ?? user,
+      req,
+      'bad_passkey',
+    );
     throw new AppError('INVALID_CREDENTIALS');
   }
 
@@ -214,13 +240,28 @@ export class PasskeyService {
     }
   }
 
-  private async storeChallenge(sql: Sql, challenge: string, purpose: WebauthnPurpose, userId: string | null): Promise<string> {
+  private async storeChallenge(
+    sql: Sql,
+    challenge: string,
+    purpose: WebauthnPurpose,
+    userId: string | null,
+  ): Promise<string> {
     const expiresAt = new Date(this.d.clock.now().getTime() + WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000);
     return this.d.challenges.insert(sql, { challengeHash: this.digest(challenge), userId, purpose, expiresAt });
   }
 
-  private useChallenge(sql: Sql, challenge: string, purpose: WebauthnPurpose, userId: string | null, id?: string): Promise<boolean> {
-    return this.d.challenges.consume(sql, { challengeHash: this.digest(challenge), purpose, userId, id }, this.d.clock.now());
+  private useChallenge(
+    sql: Sql,
+    challenge: string,
+    purpose: WebauthnPurpose,
+    userId: string | null,
+    id?: string,
+  ): Promise<boolean> {
+    return this.d.challenges.consume(
+      sql,
+      { challengeHash: this.digest(challenge), purpose, userId, id },
+      this.d.clock.now(),
+    );
   }
 
   private digest(challenge: string): string {
@@ -228,7 +269,13 @@ export class PasskeyService {
   }
 
   private async failure(sql: Sql, req: RequestInfo, user: UserRow, reason: string): Promise<void> {
-    await this.d.events.emit(sql, req, { type: 'mfa_failure', outcome: 'failure', userId: user.id, email: user.email, details: { reason } });
+    await this.d.events.emit(sql, req, {
+      type: 'mfa_failure',
+      outcome: 'failure',
+      userId: user.id,
+      email: user.email,
+      details: { reason },
+    });
   }
 
   private async counterRegression(sql: Sql, req: RequestInfo, user: UserRow, factor: MfaFactorRow): Promise<void> {

@@ -19,7 +19,12 @@ export type CodeMethod = 'otp' | 'kba';
  */
 export class SecondFactorCheck {
   constructor(
-    private readonly d: { clock: Clock; keyring: Keyring; factors: MfaFactorRepository; recoveryCodes: RecoveryCodeRepository },
+    private readonly d: {
+      clock: Clock;
+      keyring: Keyring;
+      factors: MfaFactorRepository;
+      recoveryCodes: RecoveryCodeRepository;
+    },
   ) {}
 
   async use(tx: Sql, userId: string, rawCode: string): Promise<CodeMethod | null> {

@@ -23,7 +23,13 @@ export interface AuthenticatedUser {
 
 /** What a refresh attempt found, decided inside the transaction, acted on after it. */
 type RotationOutcome =
-  | { kind: 'rotated'; user: UserRow; token: string; row: { expires_at: Date; family_id: string; amr: string | null }; now: Date }
+  | {
+      kind: 'rotated';
+      user: UserRow;
+      token: string;
+      row: { expires_at: Date; family_id: string; amr: string | null };
+      now: Date;
+    }
   | { kind: 'invalid' }
   | { kind: 'reused'; row: Pick<RefreshTokenRow, 'family_id' | 'user_id'>; generation: number };
 
@@ -106,7 +112,14 @@ export class SessionService {
         throw new AppError('REFRESH_TOKEN_REUSED');
       }
       case 'rotated':
-        return this.pair(outcome.user, outcome.row.family_id, outcome.token, outcome.row.expires_at, outcome.now, outcome.row.amr);
+        return this.pair(
+          outcome.user,
+          outcome.row.family_id,
+          outcome.token,
+          outcome.row.expires_at,
+          outcome.now,
+          outcome.row.amr,
+        );
     }
   }
 
@@ -136,7 +149,13 @@ export class SessionService {
         amr: claimed.amr,
       });
       await this.d.refreshTokens.pruneFamily(tx, claimed.family_id, claimed.generation);
-      return { kind: 'rotated', user, token: next.token, row: { expires_at: expiresAt, family_id: claimed.family_id, amr: claimed.amr }, now };
+      return {
+        kind: 'rotated',
+        user,
+        token: next.token,
+        row: { expires_at: expiresAt, family_id: claimed.family_id, amr: claimed.amr },
+        now,
+      };
     }
 
     // Not the live token. Which session and generation it names comes from
@@ -163,7 +182,10 @@ export class SessionService {
     if (!predecessor || sinceRotation > this.d.settings.reuseGraceSeconds) {
       return { kind: 'reused', row: live, generation };
     }
-    const token = this.d.codec.rederive({ id: live.id, familyId: live.family_id, generation: live.generation }, live.token_hash);
+    const token = this.d.codec.rederive(
+      { id: live.id, familyId: live.family_id, generation: live.generation },
+      live.token_hash,
+    );
     const user = await this.d.users.findById(tx, live.user_id);
     if (!token || !user || !user.is_active) return { kind: 'invalid' };
     return { kind: 'rotated', user, token, row: live, now };
@@ -249,12 +271,29 @@ export class SessionService {
     if (!(await this.d.refreshTokens.familyBelongsTo(sql, sessionId, userId))) throw new AppError('NOT_FOUND');
     const ended = await this.d.refreshTokens.revokeFamily(sql, sessionId, 'revoked', this.d.clock.now());
     if (ended) {
-      await this.d.events.emit(sql, req, { type: 'session_revoked', outcome: 'success', userId, details: { session_id: sessionId } });
+      await this.d.events.emit(sql, req, {
+        type: 'session_revoked',
+        outcome: 'success',
+        userId,
+        details: { session_id: sessionId },
+      });
     }
   }
 
-  async revokeAll(sql: Sql, userId: string, req: RequestInfo, exceptSessionId?: string, reason = 'revoked'): Promise<number> {
-    const revoked = await this.d.refreshTokens.revokeAllForUser(sql, userId, reason, this.d.clock.now(), exceptSessionId);
+  async revokeAll(
+    sql: Sql,
+    userId: string,
+    req: RequestInfo,
+    exceptSessionId?: string,
+    reason = 'revoked',
+  ): Promise<number> {
+    const revoked = await this.d.refreshTokens.revokeAllForUser(
+      sql,
+      userId,
+      reason,
+      this.d.clock.now(),
+      exceptSessionId,
+    );
     if (revoked > 0) {
       await this.d.events.emit(sql, req, {
         type: 'session_revoked',

@@ -44,7 +44,11 @@ function intoCookie(ctx: Context, policy: SessionCookiePolicy, pair: TokenPair):
  * delivers the refresh token in the session cookie. Other answers (a
  * second-factor challenge) pass through unchanged.
  */
-export async function issueTokens<T>(ctx: Context, cookie: boolean | undefined, issue: () => Promise<T>): Promise<Delivered<T>> {
+export async function issueTokens<T>(
+  ctx: Context,
+  cookie: boolean | undefined,
+  issue: () => Promise<T>,
+): Promise<Delivered<T>> {
   if (!cookie) return (await issue()) as Delivered<T>;
   const policy = ctx.sessionCookie;
   assertCookieUse(ctx, policy);
@@ -55,7 +59,10 @@ export async function issueTokens<T>(ctx: Context, cookie: boolean | undefined, 
 const ENDS_SESSION = new Set(['INVALID_REFRESH_TOKEN', 'REFRESH_TOKEN_REUSED']);
 
 /** `auth.refresh`: the token in the input, else the cookie's, rotated in place. */
-export async function refreshTokens(ctx: Context, refreshToken: string | undefined): Promise<TokenPair | BrowserTokenPair> {
+export async function refreshTokens(
+  ctx: Context,
+  refreshToken: string | undefined,
+): Promise<TokenPair | BrowserTokenPair> {
   if (refreshToken !== undefined) return ctx.services.sessions.refresh(ctx.sql, refreshToken, ctx.req);
   const policy = ctx.sessionCookie;
   assertCookieUse(ctx, policy);

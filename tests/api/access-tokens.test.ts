@@ -138,7 +138,8 @@ s('issued tokens carry the documented claims', async ({ svc, user }) => {
   assert.is(c.iss, 'http://auth.test.local');
   assert.is(c.aud, 'secure-auth');
   assert.match(String(c.jti), /^[0-9a-f-]{36}$/);
-  for (const k of ['iat', 'exp']) assert.match(String(c[k]), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, k);
+  for (const k of ['iat', 'exp'])
+    assert.match(String(c[k]), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, k);
   assert.is((Date.parse(String(c.exp)) - Date.parse(String(c.iat))) / 1000, 900);
   assert.equal(Object.keys(c).sort(), ['adm', 'amr', 'aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub', 'sv']);
   assert.equal(c.amr, ['pwd'], 'a password login');
@@ -167,7 +168,10 @@ s('GET /.well-known/paseto-keys publishes the key that signs tokens', async ({ s
   assert.equal(footerOf(user.tokens.accessToken), { kid: key!.kid });
   // Another service verifies offline with the published key alone.
   const publicKey = await v4.ImportPublicKey(key!.paserk as `k4.public.${string}`);
-  const { claims } = await v4.Verify(publicKey, user.tokens.accessToken, { audience: 'secure-auth', issuer: 'http://auth.test.local' });
+  const { claims } = await v4.Verify(publicKey, user.tokens.accessToken, {
+    audience: 'secure-auth',
+    issuer: 'http://auth.test.local',
+  });
   assert.is(claims.sub, claimsOf(user.tokens.accessToken).sub);
 });
 
@@ -175,7 +179,10 @@ s('our control forgery (own key, right claims) is accepted, so the refusals belo
   const res = await me(ctx.svc, `Bearer ${await forge(ctx, valid(ctx))}`);
   assert.is(res.status, 200, JSON.stringify(res.body));
   // Inside the 60 s skew: expired 30 s ago, issued 30 s ahead.
-  assert.is((await me(ctx.svc, `Bearer ${await forge(ctx, valid(ctx), { now: Date.now() - 90_000, expiresIn: 60 })}`)).status, 200);
+  assert.is(
+    (await me(ctx.svc, `Bearer ${await forge(ctx, valid(ctx), { now: Date.now() - 90_000, expiresIn: 60 })}`)).status,
+    200,
+  );
   assert.is((await me(ctx.svc, `Bearer ${await forge(ctx, valid(ctx), { now: Date.now() + 30_000 })}`)).status, 200);
 });
 
@@ -201,7 +208,10 @@ s('v4.public tokens signed by any other key are refused, whatever their footer s
   const strangerKid = `k4.pid.${Buffer.from(blake2b(Buffer.from(`k4.pid.${strangerPaserk}`), { dkLen: 33 })).toString('base64url')}`;
   const otherSecretKey = await ownSecretKey('a-different-secret-key-0123456789abcdefghijkl');
   const cases: Record<string, string> = {
-    'stranger key, its own kid': await forge(ctx, valid(ctx), { key: stranger.secretKey, footer: { kid: strangerKid } }),
+    'stranger key, its own kid': await forge(ctx, valid(ctx), {
+      key: stranger.secretKey,
+      footer: { kid: strangerKid },
+    }),
     'stranger key, our kid': await forge(ctx, valid(ctx), { key: stranger.secretKey }),
     'stranger key, random valid-looking kid': await forge(ctx, valid(ctx), {
       key: stranger.secretKey,
@@ -212,7 +222,10 @@ s('v4.public tokens signed by any other key are refused, whatever their footer s
     'our key, no footer': await v4.Sign(ctx.ownKey, valid(ctx) as never, { expiresIn: 900 }),
     'our key, footer without kid': await forge(ctx, valid(ctx), { footer: { key: ctx.kid } }),
     'our key, kid not a string': await forge(ctx, valid(ctx), { footer: { kid: [ctx.kid] } }),
-    'our key, footer not JSON': await v4.Sign(ctx.ownKey, valid(ctx) as never, { expiresIn: 900, footer: new TextEncoder().encode(ctx.kid) }),
+    'our key, footer not JSON': await v4.Sign(ctx.ownKey, valid(ctx) as never, {
+      expiresIn: 900,
+      footer: new TextEncoder().encode(ctx.kid),
+    }),
   };
   for (const [name, token] of Object.entries(cases)) assertUnauthenticated(await me(ctx.svc, `Bearer ${token}`), name);
 });
@@ -234,12 +247,19 @@ s('tokens issued by a service with another TOKEN_AUDIENCE or PUBLIC_URL (same SE
   const otherAud = await startService({ TOKEN_AUDIENCE: 'another-service' });
   const otherIss = await startService({ PUBLIC_URL: 'http://other.test.local' });
   ctx.extra.push(otherAud, otherIss);
-  for (const [name, other] of [['aud', otherAud], ['iss', otherIss]] as const) {
+  for (const [name, other] of [
+    ['aud', otherAud],
+    ['iss', otherIss],
+  ] as const) {
     const login = await mutation(other.url, 'auth.login', { email: ctx.user.email, password: ctx.user.password });
     assert.is(login.status, 200);
     // Same key, so the only difference is the claim:
     assert.equal(footerOf(login.data.accessToken), { kid: ctx.kid });
-    assert.is((await query(other.url, 'auth.me', undefined, { token: login.data.accessToken })).status, 200, `${name} at its issuer`);
+    assert.is(
+      (await query(other.url, 'auth.me', undefined, { token: login.data.accessToken })).status,
+      200,
+      `${name} at its issuer`,
+    );
     assertUnauthenticated(await me(ctx.svc, `Bearer ${login.data.accessToken}`), `foreign ${name}`);
   }
 });
@@ -251,7 +271,10 @@ s('expired, not-yet-valid and future-issued tokens are refused (beyond the 60 s 
     'exp a day ago': await forge(ctx, valid(ctx), { now: now - 86_400_000, expiresIn: 900 }),
     'iat 2 minutes ahead': await forge(ctx, valid(ctx), { now: now + 120_000 }),
     'nbf 2 minutes ahead': await forge(ctx, valid(ctx, { nbf: rfc3339(now + 120_000) })),
-    'no exp at all': await v4.Sign(ctx.ownKey, valid(ctx) as never, { footer: enc({ kid: ctx.kid }), nonExpiring: true }),
+    'no exp at all': await v4.Sign(ctx.ownKey, valid(ctx) as never, {
+      footer: enc({ kid: ctx.kid }),
+      nonExpiring: true,
+    }),
   };
   for (const [name, token] of Object.entries(cases)) assertUnauthenticated(await me(ctx.svc, `Bearer ${token}`), name);
 });
@@ -290,7 +313,10 @@ s('a single changed byte anywhere in a real token is refused', async (ctx) => {
   };
   // Promote ourselves: same length, so only the signature can tell.
   assert.ok(message.includes('"adm":false'));
-  const promoted = Buffer.concat([Buffer.from(message.replace('"adm":false', '"adm":true ')), raw.subarray(raw.length - 64)]);
+  const promoted = Buffer.concat([
+    Buffer.from(message.replace('"adm":false', '"adm":true ')),
+    raw.subarray(raw.length - 64),
+  ]);
   const cases: Record<string, string> = {
     'payload first byte': flipped(0),
     'payload middle byte': flipped(Math.floor(message.length / 2)),
@@ -308,7 +334,9 @@ s('after SECRET_KEY rotation the previous key still verifies and is published as
   const newSecret = 'rotated-secret-key-for-tests-0123456789abcdefgh';
   const rotated = await startService({ SECRET_KEY: newSecret, SECRET_KEY_PREVIOUS: baseTestEnv().SECRET_KEY! });
   ctx.extra.push(rotated);
-  const keys = (await (await fetch(`${rotated.url}/.well-known/paseto-keys`)).json()) as { keys: Array<{ kid: string; status: string }> };
+  const keys = (await (await fetch(`${rotated.url}/.well-known/paseto-keys`)).json()) as {
+    keys: Array<{ kid: string; status: string }>;
+  };
   const newKid = new Keyring(newSecret).current.kid;
   assert.equal(
     keys.keys.map((k) => [k.kid, k.status]),

@@ -48,7 +48,9 @@ async function answerWithin(call: Promise<CallResult>, ms: number): Promise<Call
 
 s('requestPasswordReset for a real account answers while its writes are blocked; the mail follows', async ({ svc }) => {
   const { email } = await verifiedAccount(svc.url);
-  const answer = await withTablesLocked(() => answerWithin(mutation(svc.url, 'auth.requestPasswordReset', { email }), 5_000));
+  const answer = await withTablesLocked(() =>
+    answerWithin(mutation(svc.url, 'auth.requestPasswordReset', { email }), 5_000),
+  );
   assert.not.equal(answer, 'no answer', 'the answer waited on the account work');
   assert.equal((answer as CallResult).body, { result: { data: { ok: true } } });
   await testGlobals().smtp.waitFor(email, 'Reset your password');
@@ -56,7 +58,9 @@ s('requestPasswordReset for a real account answers while its writes are blocked;
 
 s('resendVerification for a real account answers while its writes are blocked; the mail follows', async ({ svc }) => {
   const { email } = await registerAccount(svc.url);
-  const answer = await withTablesLocked(() => answerWithin(mutation(svc.url, 'auth.resendVerification', { email }), 5_000));
+  const answer = await withTablesLocked(() =>
+    answerWithin(mutation(svc.url, 'auth.resendVerification', { email }), 5_000),
+  );
   assert.not.equal(answer, 'no answer', 'the answer waited on the account work');
   assert.equal((answer as CallResult).body, { result: { data: { ok: true } } });
   // The sign-up's mail and the resent one.

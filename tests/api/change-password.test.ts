@@ -51,15 +51,22 @@ s('returns a new TokenPair that works; the new password logs in and the old one 
   await smtp().waitFor(email, 'Your password was changed');
 });
 
-s('every other session ends, and the caller\'s old tokens too', async ({ svc }) => {
+s("every other session ends, and the caller's old tokens too", async ({ svc }) => {
   const { email, password } = await verifiedAccount(svc.url);
   const mine = await loginOk(svc.url, email, password);
   const other = await loginOk(svc.url, email, password);
   const res = await change(svc.url, mine.accessToken, password, strongPassword());
   assert.is(res.status, 200);
 
-  for (const [name, pair] of [['other session', other], ['caller\'s previous pair', mine]] as const) {
-    expectError(await query(svc.url, 'auth.me', undefined, { token: pair.accessToken }), 'UNAUTHORIZED', 'UNAUTHENTICATED');
+  for (const [name, pair] of [
+    ['other session', other],
+    ["caller's previous pair", mine],
+  ] as const) {
+    expectError(
+      await query(svc.url, 'auth.me', undefined, { token: pair.accessToken }),
+      'UNAUTHORIZED',
+      'UNAUTHENTICATED',
+    );
     const r = await mutation(svc.url, 'auth.refresh', { refreshToken: pair.refreshToken });
     expectError(r, 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
     assert.ok(r.error, name);
@@ -81,7 +88,11 @@ s('a wrong current password is INVALID_CREDENTIALS and changes nothing', async (
   const after = (await userRow(db, email))!;
   assert.is(after.hashed_password, before.hashed_password);
   assert.is(after.failed_attempts, 1, 'counted toward lockout');
-  assert.is((await query(svc.url, 'auth.me', undefined, { token: session.accessToken })).status, 200, 'the session survives');
+  assert.is(
+    (await query(svc.url, 'auth.me', undefined, { token: session.accessToken })).status,
+    200,
+    'the session survives',
+  );
 });
 
 s('a weak new password is WEAK_PASSWORD with its reason and changes nothing', async ({ svc, db }) => {
@@ -106,44 +117,64 @@ s('a weak new password is WEAK_PASSWORD with its reason and changes nothing', as
 
 s('needs a live access token: none, or a revoked one, is UNAUTHENTICATED', async ({ svc }) => {
   const { email, password } = await verifiedAccount(svc.url);
-  const res = await mutation(svc.url, 'auth.changePassword', { currentPassword: password, newPassword: strongPassword() });
+  const res = await mutation(svc.url, 'auth.changePassword', {
+    currentPassword: password,
+    newPassword: strongPassword(),
+  });
   expectError(res, 'UNAUTHORIZED', 'UNAUTHENTICATED');
   const session = await loginOk(svc.url, email, password);
   await mutation(svc.url, 'auth.logout', { refreshToken: session.refreshToken });
-  expectError(await change(svc.url, session.accessToken, password, strongPassword()), 'UNAUTHORIZED', 'UNAUTHENTICATED');
+  expectError(
+    await change(svc.url, session.accessToken, password, strongPassword()),
+    'UNAUTHORIZED',
+    'UNAUTHENTICATED',
+  );
   await loginOk(svc.url, email, password);
 });
 
-s('a change that checked the current password while a reset committed is refused; the reset stands', async ({ svc }) => {
-  const { email, password } = await verifiedAccount(svc.url);
-  const session = await loginOk(svc.url, email, password);
-  await mutation(svc.url, 'auth.requestPasswordReset', { email });
-  const token = linkToken(await smtp().waitFor(email, 'Reset your password'), 'reset-password');
-  const pause = pauseVerification(svc, password);
-  try {
-    const attackerPassword = strongPassword();
-    const pending = change(svc.url, session.accessToken, password, attackerPassword);
-    await pause.reached;
-    const ownerPassword = strongPassword();
-    assert.is((await mutation(svc.url, 'auth.resetPassword', { token, newPassword: ownerPassword })).status, 200);
-    pause.release();
-    const res = await pending;
-    // The reset ended this session; the change must not override the owner's new password.
-    expectError(res, 'UNAUTHORIZED', 'UNAUTHENTICATED');
-    pause.restore();
-    expectError(await login(svc.url, email, attackerPassword), 'UNAUTHORIZED', 'INVALID_CREDENTIALS');
-    await loginOk(svc.url, email, ownerPassword);
-  } finally {
-    pause.restore();
-  }
-});
+s(
+  'a change that checked the current password while a reset committed is refused; the reset stands',
+  async ({ svc }) => {
+    const { email, password } = await verifiedAccount(svc.url);
+    const session = await loginOk(svc.url, email, password);
+    await mutation(svc.url, 'auth.requestPasswordReset', { email });
+    const token = linkToken(await smtp().waitFor(email, 'Reset your password'), 'reset-password');
+    const pause = pauseVerification(svc, password);
+    try {
+      const attackerPassword = strongPassword();
+      const pending = change(svc.url, session.accessToken, password, attackerPassword);
+      await pause.reached;
+      const ownerPassword = strongPassword();
+      assert.is((await mutation(svc.url, 'auth.resetPassword', { token, newPassword: ownerPassword })).status, 200);
+      pause.release();
+      const res = await pending;
+      // The reset ended this session; the change must not override the owner's new password.
+      expectError(res, 'UNAUTHORIZED', 'UNAUTHENTICATED');
+      pause.restore();
+      expectError(await login(svc.url, email, attackerPassword), 'UNAUTHORIZED', 'INVALID_CREDENTIALS');
+      await loginOk(svc.url, email, ownerPassword);
+    } finally {
+      pause.restore();
+    }
+  },
+);
 
 s('invalid input names the field', async ({ svc }) => {
   const { email, password } = await verifiedAccount(svc.url);
   const session = await loginOk(svc.url, email, password);
-  const missing = await mutation(svc.url, 'auth.changePassword', { currentPassword: password }, { token: session.accessToken });
+  const missing = await mutation(
+    svc.url,
+    'auth.changePassword',
+    { currentPassword: password },
+    { token: session.accessToken },
+  );
   assert.is(expectError(missing, 'BAD_REQUEST', 'INVALID_INPUT').data.field, 'newPassword');
-  const wrongType = await mutation(svc.url, 'auth.changePassword', { currentPassword: 1, newPassword: strongPassword() }, { token: session.accessToken });
+  const wrongType = await mutation(
+    svc.url,
+    'auth.changePassword',
+    { currentPassword: 1, newPassword: strongPassword() },
+    { token: session.accessToken },
+  );
   assert.is(expectError(wrongType, 'BAD_REQUEST', 'INVALID_INPUT').data.field, 'currentPassword');
 });
 

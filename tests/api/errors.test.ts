@@ -57,8 +57,16 @@ function assertNoInternals(r: Raw, what: string) {
   const t = r.text;
   assert.not.match(t, /"stack"/, `${what}: stack key`);
   assert.not.match(t, /\n\s+at |\bat [\w.<>]+ \(|\.[cm]?[jt]s:\d+/, `${what}: stack frames`);
-  assert.not.match(t, /\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|returning)\b/i, `${what}: SQL`);
-  assert.not.match(t, /postgres|pg-protocol|knex|mikro-?orm|node_modules|ECONNREFUSED|syntax error|violates/i, `${what}: driver detail`);
+  assert.not.match(
+    t,
+    /\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|returning)\b/i,
+    `${what}: SQL`,
+  );
+  assert.not.match(
+    t,
+    /postgres|pg-protocol|knex|mikro-?orm|node_modules|ECONNREFUSED|syntax error|violates/i,
+    `${what}: driver detail`,
+  );
   assert.ok(r.body !== undefined, `${what}: a JSON body (${t.slice(0, 100)})`);
   assert.ok(r.headers.get('x-request-id'), `${what}: X-Request-ID`);
 }
@@ -90,7 +98,14 @@ s('wrong HTTP method: 405 without internals', async ({ svc }) => {
 });
 
 s('unknown procedures and paths are 404 NOT_FOUND', async ({ svc }) => {
-  for (const path of ['/trpc/nope.nothing', '/trpc/auth', '/trpc/auth.me.deeper', '/nope', '/trpc/', '/.well-known/other']) {
+  for (const path of [
+    '/trpc/nope.nothing',
+    '/trpc/auth',
+    '/trpc/auth.me.deeper',
+    '/nope',
+    '/trpc/',
+    '/.well-known/other',
+  ]) {
     const r = await raw(`${svc.url}${path}`);
     assertNoInternals(r, path);
     assert.is(r.status, 404, path);
@@ -105,7 +120,10 @@ s('bodies over 64 KiB get 413; just under the limit is an ordinary answer', asyn
   const r = await post(`${svc.url}/trpc/auth.login`, big);
   assertNoInternals(r, 'oversized');
   assert.is(r.status, 413);
-  const near = await post(`${svc.url}/trpc/auth.register`, JSON.stringify({ email: uniqueEmail(), password: strongPassword(), fullName: 'x'.repeat(60 * 1024) }));
+  const near = await post(
+    `${svc.url}/trpc/auth.register`,
+    JSON.stringify({ email: uniqueEmail(), password: strongPassword(), fullName: 'x'.repeat(60 * 1024) }),
+  );
   assertNoInternals(near, '60 KiB');
   assert.is(near.status, 400);
   assert.is(near.body.error.data.field, 'fullName');
@@ -146,7 +164,11 @@ s('control characters in text input are INVALID_INPUT, never SQL or values', asy
     ['auth.login', { email: 'nul\u0000byte@example.com', password: 'whatever-password' }],
     ['auth.register', { email: uniqueEmail(), password: strongPassword(), fullName: 'nul\u0000byte' }],
   ] as const) {
-    const res = await fetch(`${svc.url}/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+    const res = await fetch(`${svc.url}/trpc/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    });
     const text = await res.text();
     const r: Raw = { status: res.status, headers: res.headers, text, body: JSON.parse(text) };
     assertNoInternals(r, path);
@@ -164,7 +186,8 @@ s('an unexpected exception is a bare INTERNAL_SERVER_ERROR', async ({ svc, clock
   clock.broken = true;
   let r: Raw;
   try {
-    // verifyEmail reads the clock on its answer path (requestPasswordReset no longer does: its work runs after the answer).
+    // verifyEmail reads the clock on its answer path (requestPasswordReset no longer
+    // does: its work runs after the answer).
     r = await post(`${svc.url}/trpc/auth.verifyEmail`, JSON.stringify({ token: 'A'.repeat(43) }));
   } finally {
     clock.broken = false;

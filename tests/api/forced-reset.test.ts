@@ -1,6 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dbNow, expectError, openDb, outboxSettled, userRow, verifiedAccount, type TestDb } from '../support/accounts.js';
+import {
+  dbNow,
+  expectError,
+  openDb,
+  outboxSettled,
+  userRow,
+  verifiedAccount,
+  type TestDb,
+} from '../support/accounts.js';
 import { testGlobals } from '../support/globals.js';
 import { mutation } from '../support/http.js';
 import { startService, type TestService } from '../support/service.js';
@@ -35,23 +43,33 @@ async function resetLink(svc: TestService, email: string): Promise<string> {
   }
 }
 
-s('a forced reset mails a new link, kills the older one, and records no request the user never made', async ({ svc, db }) => {
-  const { email } = await verifiedAccount(svc.url);
-  const older = await resetLink(svc, email);
-  const user = (await userRow(db, email))!;
-  const since = await dbNow(db);
-  await svc.deps.admin.forcePasswordReset(svc.deps.sql(), actor, user.id, req);
-  await outboxSettled(db, since);
-  const requested = await db.rows(
-    "select 1 from security_events where user_id = $1 and event_type = 'password_reset_requested' and created_at >= $2",
-    [user.id, since],
-  );
-  assert.is(requested.length, 0, 'no password_reset_requested event for the operator action');
-  expectError(await mutation(svc.url, 'auth.resetPassword', { token: older, newPassword: strongPassword() }), 'BAD_REQUEST', 'INVALID_TOKEN');
-  const mails = testGlobals().smtp.all(email, 'Reset your password');
-  const fresh = linkToken(mails[mails.length - 1]!, 'reset-password');
-  assert.is((await mutation(svc.url, 'auth.resetPassword', { token: fresh, newPassword: strongPassword() })).status, 200);
-});
+s(
+  'a forced reset mails a new link, kills the older one, and records no request the user never made',
+  async ({ svc, db }) => {
+    const { email } = await verifiedAccount(svc.url);
+    const older = await resetLink(svc, email);
+    const user = (await userRow(db, email))!;
+    const since = await dbNow(db);
+    await svc.deps.admin.forcePasswordReset(svc.deps.sql(), actor, user.id, req);
+    await outboxSettled(db, since);
+    const requested = await db.rows(
+      "select 1 from security_events where user_id = $1 and event_type = 'password_reset_requested' and created_at >= $2",
+      [user.id, since],
+    );
+    assert.is(requested.length, 0, 'no password_reset_requested event for the operator action');
+    expectError(
+      await mutation(svc.url, 'auth.resetPassword', { token: older, newPassword: strongPassword() }),
+      'BAD_REQUEST',
+      'INVALID_TOKEN',
+    );
+    const mails = testGlobals().smtp.all(email, 'Reset your password');
+    const fresh = linkToken(mails[mails.length - 1]!, 'reset-password');
+    assert.is(
+      (await mutation(svc.url, 'auth.resetPassword', { token: fresh, newPassword: strongPassword() })).status,
+      200,
+    );
+  },
+);
 
 s('a forced reset of an inactive account invalidates its older reset links', async ({ svc, db }) => {
   const { email } = await verifiedAccount(svc.url);
@@ -59,7 +77,10 @@ s('a forced reset of an inactive account invalidates its older reset links', asy
   const user = (await userRow(db, email))!;
   await db.rows('update users set is_active = false where id = $1', [user.id]);
   await svc.deps.admin.forcePasswordReset(svc.deps.sql(), actor, user.id, req);
-  const live = await db.rows("select 1 from email_tokens where user_id = $1 and purpose = 'reset_password' and used_at is null", [user.id]);
+  const live = await db.rows(
+    "select 1 from email_tokens where user_id = $1 and purpose = 'reset_password' and used_at is null",
+    [user.id],
+  );
   assert.is(live.length, 0, 'no reset link of the inactive account still works');
 });
 
@@ -68,7 +89,11 @@ s('a reset link of an account disabled since it was mailed changes nothing', asy
   const link = await resetLink(svc, email);
   const user = (await userRow(db, email))!;
   await db.rows('update users set is_active = false where id = $1', [user.id]);
-  expectError(await mutation(svc.url, 'auth.resetPassword', { token: link, newPassword: strongPassword() }), 'BAD_REQUEST', 'INVALID_TOKEN');
+  expectError(
+    await mutation(svc.url, 'auth.resetPassword', { token: link, newPassword: strongPassword() }),
+    'BAD_REQUEST',
+    'INVALID_TOKEN',
+  );
   assert.is((await userRow(db, email))!.hashed_password, user.hashed_password, 'password unchanged');
 });
 

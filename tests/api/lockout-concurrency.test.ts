@@ -31,17 +31,20 @@ s.after(async (ctx) => {
   await ctx.svc.close();
 });
 
-s('of 12 parallel wrong passwords at most THRESHOLD-1 answer INVALID_CREDENTIALS; the rest ACCOUNT_LOCKED', async ({ svc, db }) => {
-  const { email } = await verifiedAccount(svc.url);
-  const answers = await Promise.all(Array.from({ length: 12 }, () => login(svc.url, email, strongPassword())));
-  const invalid = answers.filter((r) => r.error?.data.appCode === 'INVALID_CREDENTIALS').length;
-  const locked = answers.filter((r) => r.error?.data.appCode === 'ACCOUNT_LOCKED').length;
-  assert.is(invalid + locked, 12, JSON.stringify(answers.map((r) => r.body)));
-  assert.ok(invalid <= 2, `${invalid} INVALID_CREDENTIALS answers`);
-  const row = (await userRow(db, email))!;
-  assert.ok(row.locked_until && row.locked_until > new Date(), 'locked');
-  assert.is((await lockoutRows(db, row.id)).length, 1, 'one lockout');
-});
+s(
+  'of 12 parallel wrong passwords at most THRESHOLD-1 answer INVALID_CREDENTIALS; the rest ACCOUNT_LOCKED',
+  async ({ svc, db }) => {
+    const { email } = await verifiedAccount(svc.url);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => login(svc.url, email, strongPassword())));
+    const invalid = answers.filter((r) => r.error?.data.appCode === 'INVALID_CREDENTIALS').length;
+    const locked = answers.filter((r) => r.error?.data.appCode === 'ACCOUNT_LOCKED').length;
+    assert.is(invalid + locked, 12, JSON.stringify(answers.map((r) => r.body)));
+    assert.ok(invalid <= 2, `${invalid} INVALID_CREDENTIALS answers`);
+    const row = (await userRow(db, email))!;
+    assert.ok(row.locked_until && row.locked_until > new Date(), 'locked');
+    assert.is((await lockoutRows(db, row.id)).length, 1, 'one lockout');
+  },
+);
 
 s('the right password checked while a burst locks the account is refused, and the lock stays', async ({ svc, db }) => {
   const { email, password } = await verifiedAccount(svc.url);
@@ -51,7 +54,10 @@ s('the right password checked while a burst locks the account is refused, and th
     const right = login(svc.url, email, password);
     await pause.reached;
     const wrong = await Promise.all(Array.from({ length: 4 }, () => login(svc.url, email, strongPassword())));
-    assert.ok(wrong.some((r) => r.error?.data.appCode === 'ACCOUNT_LOCKED'), 'the burst locked the account');
+    assert.ok(
+      wrong.some((r) => r.error?.data.appCode === 'ACCOUNT_LOCKED'),
+      'the burst locked the account',
+    );
     pause.release();
     expectLocked(await right);
   } finally {

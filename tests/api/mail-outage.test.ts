@@ -97,7 +97,9 @@ s('during an SMTP outage sign-up succeeds, mail is retried, and arrives when SMT
     assert.is(linkToken(mail, 'verify-email'), token);
 
     // Delivered: the payload (with its link) is erased.
-    const sent = await eventually('sent_at recorded', () => dbRow<OutboxRow>('select * from mail_outbox where id = $1 and sent_at is not null', [failing.id]));
+    const sent = await eventually('sent_at recorded', () =>
+      dbRow<OutboxRow>('select * from mail_outbox where id = $1 and sent_at is not null', [failing.id]),
+    );
     assert.is(sent.payload, '');
     assert.is(sent.failed_at, null);
     assert.is(smtp.all(email, 'Verify your email').length, 1, 'delivered once');

@@ -30,22 +30,25 @@ s.after(async (ctx) => {
   await ctx.svc.close();
 });
 
-s('mfa.user counts second-factor answers per account, across challenges; other accounts are not affected', async ({ svc, clock }) => {
-  const u = await totpUser(svc, clock); // confirming spent one answer
-  const v = await totpUser(svc, clock);
-  const c1 = await challenge(svc.url, u.email, u.password);
-  const c2 = await challenge(svc.url, u.email, u.password);
-  expectError(await verify(svc.url, c1.mfaToken, '000000'), 'UNAUTHORIZED', 'INVALID_MFA_CODE');
-  expectError(await verify(svc.url, c2.mfaToken, '000000'), 'UNAUTHORIZED', 'INVALID_MFA_CODE');
-  const limited = await verify(svc.url, c2.mfaToken, u.recoveryCodes[0]!);
-  const err = expectError(limited, 'TOO_MANY_REQUESTS', 'RATE_LIMITED');
-  assert.ok(err.data.retryAfter! > 0 && err.data.retryAfter! <= 900);
-  assert.is(limited.headers.get('retry-after'), String(err.data.retryAfter));
-  const other = await verify(svc.url, (await challenge(svc.url, v.email, v.password)).mfaToken, v.recoveryCodes[0]!);
-  assert.is(other.status, 200);
-  const metrics = await (await fetch(`${svc.url}/metrics`)).text();
-  assert.match(metrics, /rate_limit_exceeded_total\{limit="mfa.user"\} [1-9]/);
-});
+s(
+  'mfa.user counts second-factor answers per account, across challenges; other accounts are not affected',
+  async ({ svc, clock }) => {
+    const u = await totpUser(svc, clock); // confirming spent one answer
+    const v = await totpUser(svc, clock);
+    const c1 = await challenge(svc.url, u.email, u.password);
+    const c2 = await challenge(svc.url, u.email, u.password);
+    expectError(await verify(svc.url, c1.mfaToken, '000000'), 'UNAUTHORIZED', 'INVALID_MFA_CODE');
+    expectError(await verify(svc.url, c2.mfaToken, '000000'), 'UNAUTHORIZED', 'INVALID_MFA_CODE');
+    const limited = await verify(svc.url, c2.mfaToken, u.recoveryCodes[0]!);
+    const err = expectError(limited, 'TOO_MANY_REQUESTS', 'RATE_LIMITED');
+    assert.ok(err.data.retryAfter! > 0 && err.data.retryAfter! <= 900);
+    assert.is(limited.headers.get('retry-after'), String(err.data.retryAfter));
+    const other = await verify(svc.url, (await challenge(svc.url, v.email, v.password)).mfaToken, v.recoveryCodes[0]!);
+    assert.is(other.status, 200);
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    assert.match(metrics, /rate_limit_exceeded_total\{limit="mfa.user"\} [1-9]/);
+  },
+);
 
 s('password.user limits re-auth with the current password per account', async ({ svc, clock }) => {
   const u = await totpUser(svc, clock); // enrolling spent one

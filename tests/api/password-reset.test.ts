@@ -22,7 +22,11 @@ import { startService } from '../support/service.js';
 import { linkToken } from '../support/smtp.js';
 import { strongPassword, uniqueEmail } from '../support/users.js';
 
-const s = accountSuite('api: password reset', { LOCKOUT_THRESHOLD: '3', LOCKOUT_MINUTES: '30', LOCKOUT_MAX_MINUTES: '60' });
+const s = accountSuite('api: password reset', {
+  LOCKOUT_THRESHOLD: '3',
+  LOCKOUT_MINUTES: '30',
+  LOCKOUT_MAX_MINUTES: '60',
+});
 
 const smtp = () => testGlobals().smtp;
 
@@ -34,21 +38,24 @@ async function requestReset(url: string, email: string, n = 1): Promise<string> 
   return linkToken(mails[n - 1]!, 'reset-password');
 }
 
-s('requestPasswordReset answers {ok:true} for known and unknown emails alike; only the known one is mailed', async ({ svc, db }) => {
-  const { email } = await verifiedAccount(svc.url);
-  const unknown = uniqueEmail('nobody');
-  const since = await dbNow(db);
-  const a = await mutation(svc.url, 'auth.requestPasswordReset', { email: `  ${email.toUpperCase()}` });
-  const b = await mutation(svc.url, 'auth.requestPasswordReset', { email: unknown });
-  assert.is(a.status, 200);
-  assert.equal(a.data, { ok: true });
-  assert.is(JSON.stringify(b.body), JSON.stringify(a.body));
+s(
+  'requestPasswordReset answers {ok:true} for known and unknown emails alike; only the known one is mailed',
+  async ({ svc, db }) => {
+    const { email } = await verifiedAccount(svc.url);
+    const unknown = uniqueEmail('nobody');
+    const since = await dbNow(db);
+    const a = await mutation(svc.url, 'auth.requestPasswordReset', { email: `  ${email.toUpperCase()}` });
+    const b = await mutation(svc.url, 'auth.requestPasswordReset', { email: unknown });
+    assert.is(a.status, 200);
+    assert.equal(a.data, { ok: true });
+    assert.is(JSON.stringify(b.body), JSON.stringify(a.body));
 
-  const mail = await smtp().waitFor(email, 'Reset your password');
-  assert.match(mail.text, /http:\/\/auth\.test\.local\/reset-password\?token=[A-Za-z0-9_-]{32,}/);
-  await outboxSettled(db, since);
-  assert.is(smtp().all(unknown).length, 0, 'no mail to an unknown address');
-});
+    const mail = await smtp().waitFor(email, 'Reset your password');
+    assert.match(mail.text, /http:\/\/auth\.test\.local\/reset-password\?token=[A-Za-z0-9_-]{32,}/);
+    await outboxSettled(db, since);
+    assert.is(smtp().all(unknown).length, 0, 'no mail to an unknown address');
+  },
+);
 
 s('the reset token is stored only as a digest and expires after 30 minutes', async ({ svc, db }) => {
   const { email } = await verifiedAccount(svc.url);
@@ -64,23 +71,26 @@ s('the reset token is stored only as a digest and expires after 30 minutes', asy
   assert.ok(Math.abs(rows[0].ttl - 30 * 60) < 60, `ttl ${rows[0].ttl}`);
 });
 
-s('resetPassword sets the new password, sends "Your password was changed", and works only once', async ({ svc, db }) => {
-  const { email, password } = await verifiedAccount(svc.url);
-  const token = await requestReset(svc.url, email);
-  const newPassword = strongPassword();
-  const res = await mutation(svc.url, 'auth.resetPassword', { token, newPassword });
-  assert.is(res.status, 200);
-  assert.equal(res.data, { ok: true });
+s(
+  'resetPassword sets the new password, sends "Your password was changed", and works only once',
+  async ({ svc, db }) => {
+    const { email, password } = await verifiedAccount(svc.url);
+    const token = await requestReset(svc.url, email);
+    const newPassword = strongPassword();
+    const res = await mutation(svc.url, 'auth.resetPassword', { token, newPassword });
+    assert.is(res.status, 200);
+    assert.equal(res.data, { ok: true });
 
-  await smtp().waitFor(email, 'Your password was changed');
-  expectError(await login(svc.url, email, password), 'UNAUTHORIZED', 'INVALID_CREDENTIALS');
-  await loginOk(svc.url, email, newPassword);
+    await smtp().waitFor(email, 'Your password was changed');
+    expectError(await login(svc.url, email, password), 'UNAUTHORIZED', 'INVALID_CREDENTIALS');
+    await loginOk(svc.url, email, newPassword);
 
-  const again = await mutation(svc.url, 'auth.resetPassword', { token, newPassword: strongPassword() });
-  expectError(again, 'BAD_REQUEST', 'INVALID_TOKEN');
-  await loginOk(svc.url, email, newPassword);
-  assert.ok((await userRow(db, email))!.hashed_password, 'hash stored');
-});
+    const again = await mutation(svc.url, 'auth.resetPassword', { token, newPassword: strongPassword() });
+    expectError(again, 'BAD_REQUEST', 'INVALID_TOKEN');
+    await loginOk(svc.url, email, newPassword);
+    assert.ok((await userRow(db, email))!.hashed_password, 'hash stored');
+  },
+);
 
 s('a weak new password is WEAK_PASSWORD and does not use up the link', async ({ svc }) => {
   const { email, password } = await verifiedAccount(svc.url);
@@ -101,22 +111,25 @@ s('a weak new password is WEAK_PASSWORD and does not use up the link', async ({ 
   await loginOk(svc.url, email, newPassword);
 });
 
-s('a reset ends every session: old access tokens are UNAUTHENTICATED, old refresh tokens INVALID_REFRESH_TOKEN', async ({ svc }) => {
-  const { email, password } = await verifiedAccount(svc.url);
-  const a = await loginOk(svc.url, email, password);
-  const b = await loginOk(svc.url, email, password);
-  assert.is((await query(svc.url, 'auth.me', undefined, { token: a.accessToken })).status, 200);
+s(
+  'a reset ends every session: old access tokens are UNAUTHENTICATED, old refresh tokens INVALID_REFRESH_TOKEN',
+  async ({ svc }) => {
+    const { email, password } = await verifiedAccount(svc.url);
+    const a = await loginOk(svc.url, email, password);
+    const b = await loginOk(svc.url, email, password);
+    assert.is((await query(svc.url, 'auth.me', undefined, { token: a.accessToken })).status, 200);
 
-  const token = await requestReset(svc.url, email);
-  assert.is((await mutation(svc.url, 'auth.resetPassword', { token, newPassword: strongPassword() })).status, 200);
+    const token = await requestReset(svc.url, email);
+    assert.is((await mutation(svc.url, 'auth.resetPassword', { token, newPassword: strongPassword() })).status, 200);
 
-  for (const pair of [a, b]) {
-    const me = await query(svc.url, 'auth.me', undefined, { token: pair.accessToken });
-    expectError(me, 'UNAUTHORIZED', 'UNAUTHENTICATED');
-    const refreshed = await mutation(svc.url, 'auth.refresh', { refreshToken: pair.refreshToken });
-    expectError(refreshed, 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
-  }
-});
+    for (const pair of [a, b]) {
+      const me = await query(svc.url, 'auth.me', undefined, { token: pair.accessToken });
+      expectError(me, 'UNAUTHORIZED', 'UNAUTHENTICATED');
+      const refreshed = await mutation(svc.url, 'auth.refresh', { refreshToken: pair.refreshToken });
+      expectError(refreshed, 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
+    }
+  },
+);
 
 s('a reset clears a lockout: the new password logs in at once', async ({ svc, db }) => {
   const { email, password } = await verifiedAccount(svc.url);
@@ -139,7 +152,10 @@ s('an expired reset token (older than 30 minutes) is INVALID_TOKEN', async ({ sv
   const { email, password } = await verifiedAccount(svc.url);
   const token = await requestReset(svc.url, email);
   const id = (await userRow(db, email))!.id;
-  await db.rows(`update email_tokens set expires_at = now() - interval '1 second' where user_id = $1 and purpose = 'reset_password'`, [id]);
+  await db.rows(
+    `update email_tokens set expires_at = now() - interval '1 second' where user_id = $1 and purpose = 'reset_password'`,
+    [id],
+  );
   const res = await mutation(svc.url, 'auth.resetPassword', { token, newPassword: strongPassword() });
   expectError(res, 'BAD_REQUEST', 'INVALID_TOKEN');
   await loginOk(svc.url, email, password);
@@ -150,14 +166,21 @@ s('the newest reset link replaces older ones', async ({ svc }) => {
   const older = await requestReset(svc.url, email, 1);
   const newer = await requestReset(svc.url, email, 2);
   assert.is.not(newer, older);
-  expectError(await mutation(svc.url, 'auth.resetPassword', { token: older, newPassword: strongPassword() }), 'BAD_REQUEST', 'INVALID_TOKEN');
+  expectError(
+    await mutation(svc.url, 'auth.resetPassword', { token: older, newPassword: strongPassword() }),
+    'BAD_REQUEST',
+    'INVALID_TOKEN',
+  );
   const newPassword = strongPassword();
   assert.is((await mutation(svc.url, 'auth.resetPassword', { token: newer, newPassword })).status, 200);
   await loginOk(svc.url, email, newPassword);
 });
 
 s('unknown and malformed tokens; a verify-email token is not a reset token', async ({ svc }) => {
-  const unknown = await mutation(svc.url, 'auth.resetPassword', { token: randomBytes(32).toString('base64url'), newPassword: strongPassword() });
+  const unknown = await mutation(svc.url, 'auth.resetPassword', {
+    token: randomBytes(32).toString('base64url'),
+    newPassword: strongPassword(),
+  });
   expectError(unknown, 'BAD_REQUEST', 'INVALID_TOKEN');
   const malformed = await mutation(svc.url, 'auth.resetPassword', { token: 'short', newPassword: strongPassword() });
   assert.is(expectError(malformed, 'BAD_REQUEST', 'INVALID_INPUT').data.field, 'token');
@@ -212,9 +235,15 @@ s('a login that re-hashes the old password while a reset commits does not undo t
   }
 });
 
-s('an unknown token is refused before the new password is judged (no policy oracle without a link)', async ({ svc }) => {
-  const res = await mutation(svc.url, 'auth.resetPassword', { token: randomBytes(32).toString('base64url'), newPassword: 'weak' });
-  expectError(res, 'BAD_REQUEST', 'INVALID_TOKEN');
-});
+s(
+  'an unknown token is refused before the new password is judged (no policy oracle without a link)',
+  async ({ svc }) => {
+    const res = await mutation(svc.url, 'auth.resetPassword', {
+      token: randomBytes(32).toString('base64url'),
+      newPassword: 'weak',
+    });
+    expectError(res, 'BAD_REQUEST', 'INVALID_TOKEN');
+  },
+);
 
 s.run();

@@ -20,7 +20,8 @@ s.after(async (ctx) => {
   await ctx.svc.close();
 });
 
-const refresh = (svc: TestService, refreshToken: string) => mutation<TokenPair>(svc.url, 'auth.refresh', { refreshToken });
+const refresh = (svc: TestService, refreshToken: string) =>
+  mutation<TokenPair>(svc.url, 'auth.refresh', { refreshToken });
 const sidOf = (accessToken: string): string => {
   const body = Buffer.from(accessToken.split('.')[2]!, 'base64url');
   return (JSON.parse(body.subarray(0, body.length - 64).toString('utf8')) as { sid: string }).sid;
@@ -56,22 +57,25 @@ s('the direct predecessor gets the same successor only while that successor is u
   expectReused(await refresh(svc, r1), 'r1 once r2 was used');
 });
 
-s('a session keeps at most three rows however often it is refreshed, and old tokens are still reuse', async ({ svc }) => {
-  const user = await createVerifiedUser(svc.url);
-  const sid = sidOf(user.tokens.accessToken);
-  const tokens = [user.tokens.refreshToken];
-  for (let i = 0; i < 25; i++) {
-    const r = await refresh(svc, tokens[tokens.length - 1]!);
-    assert.is(r.status, 200, JSON.stringify(r.body));
-    tokens.push(r.data.refreshToken);
-  }
-  assert.ok((await rowsOf(sid)) <= 3, `${await rowsOf(sid)} rows for one session`);
-  // Generation 7's row is long gone; its family and generation under the MAC still tell reuse.
-  expectReused(await refresh(svc, tokens[7]!), 'a token whose row was deleted');
-  const live = await dbRows('select revoked_reason from refresh_tokens where family_id = $1', [sid]);
-  assert.ok(live.length > 0 && live.every((r) => r.revoked_reason !== null), 'every row revoked');
-  assert.is((await refresh(svc, tokens[25]!)).error?.data.appCode, 'INVALID_REFRESH_TOKEN');
-});
+s(
+  'a session keeps at most three rows however often it is refreshed, and old tokens are still reuse',
+  async ({ svc }) => {
+    const user = await createVerifiedUser(svc.url);
+    const sid = sidOf(user.tokens.accessToken);
+    const tokens = [user.tokens.refreshToken];
+    for (let i = 0; i < 25; i++) {
+      const r = await refresh(svc, tokens[tokens.length - 1]!);
+      assert.is(r.status, 200, JSON.stringify(r.body));
+      tokens.push(r.data.refreshToken);
+    }
+    assert.ok((await rowsOf(sid)) <= 3, `${await rowsOf(sid)} rows for one session`);
+    // Generation 7's row is long gone; its family and generation under the MAC still tell reuse.
+    expectReused(await refresh(svc, tokens[7]!), 'a token whose row was deleted');
+    const live = await dbRows('select revoked_reason from refresh_tokens where family_id = $1', [sid]);
+    assert.ok(live.length > 0 && live.every((r) => r.revoked_reason !== null), 'every row revoked');
+    assert.is((await refresh(svc, tokens[25]!)).error?.data.appCode, 'INVALID_REFRESH_TOKEN');
+  },
+);
 
 s('the database itself refuses a second live token in one family (partial unique index)', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);

@@ -35,8 +35,10 @@ async function service(ctx: Ctx, env: Record<string, string>, clock?: ManualCloc
   return svc;
 }
 
-const refresh = (svc: TestService, refreshToken: string) => mutation<TokenPair>(svc.url, 'auth.refresh', { refreshToken });
-const login = (svc: TestService, user: TestUser) => mutation<TokenPair>(svc.url, 'auth.login', { email: user.email, password: user.password });
+const refresh = (svc: TestService, refreshToken: string) =>
+  mutation<TokenPair>(svc.url, 'auth.refresh', { refreshToken });
+const login = (svc: TestService, user: TestUser) =>
+  mutation<TokenPair>(svc.url, 'auth.login', { email: user.email, password: user.password });
 const me = (svc: TestService, token: string) => query(svc.url, 'auth.me', undefined, { token });
 const sidOf = (accessToken: string): string => {
   const body = Buffer.from(accessToken.split('.')[2]!, 'base64url');
@@ -44,7 +46,10 @@ const sidOf = (accessToken: string): string => {
 };
 const liveTokens = async (familyId: string) =>
   Number(
-    (await dbRow<{ n: string }>('select count(*) as n from refresh_tokens where family_id = $1 and used_at is null and revoked_at is null', [familyId]))!.n,
+    (await dbRow<{ n: string }>(
+      'select count(*) as n from refresh_tokens where family_id = $1 and used_at is null and revoked_at is null',
+      [familyId],
+    ))!.n,
   );
 
 function assertError(res: CallResult, code: string, appCode: string, what = '') {
@@ -56,16 +61,28 @@ s('refresh rotates: a new pair, a new refresh token, the same session', async ({
   const user = await createVerifiedUser(svc.url);
   const r = await refresh(svc, user.tokens.refreshToken);
   assert.is(r.status, 200);
-  assert.equal(Object.keys(r.data).sort(), ['accessToken', 'expiresIn', 'refreshExpiresIn', 'refreshToken', 'tokenType', 'user']);
+  assert.equal(Object.keys(r.data).sort(), [
+    'accessToken',
+    'expiresIn',
+    'refreshExpiresIn',
+    'refreshToken',
+    'tokenType',
+    'user',
+  ]);
   assert.is(r.data.tokenType, 'Bearer');
   assert.is(r.data.expiresIn, 900);
-  assert.ok(r.data.refreshExpiresIn > 43200 * 60 - 30 && r.data.refreshExpiresIn <= 43200 * 60, String(r.data.refreshExpiresIn));
+  assert.ok(
+    r.data.refreshExpiresIn > 43200 * 60 - 30 && r.data.refreshExpiresIn <= 43200 * 60,
+    String(r.data.refreshExpiresIn),
+  );
   assert.is(r.data.user.email, user.email);
   assert.is.not(r.data.refreshToken, user.tokens.refreshToken);
   assert.match(r.data.refreshToken, /^[A-Za-z0-9_-]{43,}$/);
   assert.is(sidOf(r.data.accessToken), sidOf(user.tokens.accessToken));
   assert.is((await me(svc, r.data.accessToken)).status, 200);
-  const ev = await dbRow("select * from security_events where event_type = 'token_refresh' and user_id = $1", [r.data.user.id]);
+  const ev = await dbRow("select * from security_events where event_type = 'token_refresh' and user_id = $1", [
+    r.data.user.id,
+  ]);
   assert.is(ev?.details.session_id, sidOf(r.data.accessToken));
 });
 
@@ -82,26 +99,38 @@ s('the old token inside the grace window returns the SAME successor, never a sec
   const second = await refresh(svc, first.data.refreshToken);
   assert.is.not(second.data.refreshToken, first.data.refreshToken);
   assert.is(await liveTokens(sid), 1);
-  const gens = await dbRows<{ generation: number }>('select generation from refresh_tokens where family_id = $1 order by generation', [sid]);
-  assert.equal(gens.map((g) => g.generation), [0, 1, 2]);
+  const gens = await dbRows<{ generation: number }>(
+    'select generation from refresh_tokens where family_id = $1 order by generation',
+    [sid],
+  );
+  assert.equal(
+    gens.map((g) => g.generation),
+    [0, 1, 2],
+  );
   // Two rotations on, the first token is no longer the live token's predecessor: reuse.
   assertError(await refresh(svc, r0), 'UNAUTHORIZED', 'REFRESH_TOKEN_REUSED', 'two rotations on');
 });
 
-s('twenty concurrent refreshes of one token all succeed with one successor; one live token remains', async ({ svc }) => {
-  const user = await createVerifiedUser(svc.url);
-  const sid = sidOf(user.tokens.accessToken);
-  const results = await Promise.all(Array.from({ length: 20 }, () => refresh(svc, user.tokens.refreshToken)));
-  for (const r of results) assert.is(r.status, 200, JSON.stringify(r.body));
-  const successors = new Set(results.map((r) => r.data.refreshToken));
-  assert.is(successors.size, 1);
-  assert.not.ok(successors.has(user.tokens.refreshToken));
-  assert.is(await liveTokens(sid), 1);
-  assert.is(Number((await dbRow<{ n: string }>('select count(*) as n from refresh_tokens where family_id = $1', [sid]))!.n), 2);
-  // The survivor is the one everybody got.
-  const next = await refresh(svc, [...successors][0]!);
-  assert.is(next.status, 200);
-});
+s(
+  'twenty concurrent refreshes of one token all succeed with one successor; one live token remains',
+  async ({ svc }) => {
+    const user = await createVerifiedUser(svc.url);
+    const sid = sidOf(user.tokens.accessToken);
+    const results = await Promise.all(Array.from({ length: 20 }, () => refresh(svc, user.tokens.refreshToken)));
+    for (const r of results) assert.is(r.status, 200, JSON.stringify(r.body));
+    const successors = new Set(results.map((r) => r.data.refreshToken));
+    assert.is(successors.size, 1);
+    assert.not.ok(successors.has(user.tokens.refreshToken));
+    assert.is(await liveTokens(sid), 1);
+    assert.is(
+      Number((await dbRow<{ n: string }>('select count(*) as n from refresh_tokens where family_id = $1', [sid]))!.n),
+      2,
+    );
+    // The survivor is the one everybody got.
+    const next = await refresh(svc, [...successors][0]!);
+    assert.is(next.status, 200);
+  },
+);
 
 s('reuse after the grace window revokes the whole session and raises an alert', async (ctx) => {
   const svc = await service(ctx, { REFRESH_REUSE_GRACE_SECONDS: '0' });
@@ -126,7 +155,9 @@ s('reuse after the grace window revokes the whole session and raises an alert', 
   assert.ok(rows.some((row) => row.revoked_reason === 'reuse'));
 
   const userId = rotated.data.user.id;
-  const event = await dbRow("select * from security_events where event_type = 'refresh_token_reuse' and user_id = $1", [userId]);
+  const event = await dbRow("select * from security_events where event_type = 'refresh_token_reuse' and user_id = $1", [
+    userId,
+  ]);
   assert.ok(event, 'refresh_token_reuse row');
   assert.is(event!.outcome, 'failure');
   assert.is(event!.details.session_id, sid);
@@ -135,7 +166,8 @@ s('reuse after the grace window revokes the whole session and raises an alert', 
     .find((l) => l.msg === 'SECURITY_ALERT' && l.event_type === 'refresh_token_reuse' && l.user_id === userId);
   assert.ok(alert, 'SECURITY_ALERT log line');
   const logText = svc.logs.join('\n');
-  for (const secret of [r0, rotated.data.refreshToken, rotated.data.accessToken]) assert.not.ok(logText.includes(secret));
+  for (const secret of [r0, rotated.data.refreshToken, rotated.data.accessToken])
+    assert.not.ok(logText.includes(secret));
 });
 
 s('the grace window is REFRESH_REUSE_GRACE_SECONDS long (controlled clock)', async (ctx) => {
@@ -160,7 +192,8 @@ s('garbage, unknown, foreign and revoked refresh tokens are INVALID_REFRESH_TOKE
     garbage: 'garbage-garbage-garbage',
     'random 64 chars': 'A'.repeat(64),
     'well-formed but unknown (valid MAC, no row)': new RefreshTokenCodec(new Keyring(secret)).create().token,
-    'from another SECRET_KEY': new RefreshTokenCodec(new Keyring('another-secret-key-0123456789abcdefghijkl')).create().token,
+    'from another SECRET_KEY': new RefreshTokenCodec(new Keyring('another-secret-key-0123456789abcdefghijkl')).create()
+      .token,
     'an access token': user.tokens.accessToken.split('.')[2]!.slice(0, 200),
     'logged out': user.tokens.refreshToken,
   };
@@ -217,7 +250,13 @@ s('the database holds only digests of refresh tokens', async ({ svc }) => {
   const dump = JSON.stringify(rows);
   for (const token of [user.tokens.refreshToken, r1.refreshToken]) {
     const raw = Buffer.from(token, 'base64url');
-    for (const form of [token, raw.toString('hex'), raw.toString('base64'), raw.subarray(16).toString('base64url'), raw.subarray(16).toString('hex')]) {
+    for (const form of [
+      token,
+      raw.toString('hex'),
+      raw.toString('base64'),
+      raw.subarray(16).toString('base64url'),
+      raw.subarray(16).toString('hex'),
+    ]) {
       assert.not.ok(dump.includes(form), 'plaintext token (or its secret half) stored');
     }
   }
@@ -231,7 +270,12 @@ s('logout ends the session at once and is idempotent', async ({ svc }) => {
   assert.is(out.status, 200);
   assert.equal(out.data, { ok: true });
   assertError(await me(svc, user.tokens.accessToken), 'UNAUTHORIZED', 'UNAUTHENTICATED', 'access after logout');
-  assertError(await refresh(svc, user.tokens.refreshToken), 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN', 'refresh after logout');
+  assertError(
+    await refresh(svc, user.tokens.refreshToken),
+    'UNAUTHORIZED',
+    'INVALID_REFRESH_TOKEN',
+    'refresh after logout',
+  );
   // Again, and with tokens that never existed: still ok.
   const unknown = new RefreshTokenCodec(new Keyring(baseTestEnv().SECRET_KEY!)).create().token;
   for (const token of [user.tokens.refreshToken, 'garbage-garbage-garbage', unknown]) {
@@ -262,8 +306,17 @@ s('a deactivated user can neither refresh nor use an access token', async ({ svc
   assertError(await refresh(svc, user.tokens.refreshToken), 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
   // Reactivation does not resurrect the session.
   await dbRows('update users set is_active = true where id = $1', [user.tokens.user.id]);
-  assert.ok(await dbRow('select 1 from refresh_tokens where family_id = $1 and revoked_at is not null', [sidOf(user.tokens.accessToken)]));
-  assertError(await refresh(svc, user.tokens.refreshToken), 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN', 'after reactivation');
+  assert.ok(
+    await dbRow('select 1 from refresh_tokens where family_id = $1 and revoked_at is not null', [
+      sidOf(user.tokens.accessToken),
+    ]),
+  );
+  assertError(
+    await refresh(svc, user.tokens.refreshToken),
+    'UNAUTHORIZED',
+    'INVALID_REFRESH_TOKEN',
+    'after reactivation',
+  );
 });
 
 s.run();

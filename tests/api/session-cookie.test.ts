@@ -51,54 +51,70 @@ function cleared(res: CookieCall): boolean {
   return res.cookie === '' && /Expires=Thu, 01 Jan 1970/.test(header);
 }
 
-s('login with cookie: true sets __Host- httpOnly Secure SameSite=Strict Path=/ without Domain, and no refreshToken in the body', async ({ svc }) => {
-  const { email, password } = await verifiedAccount(svc.url);
-  const res = await cookieLogin(svc.url, email, password);
-  assert.type(res.data.accessToken, 'string');
-  assert.is(res.data.refreshToken, undefined, 'the refresh token is only in the cookie');
-  assert.not.match(JSON.stringify(res.body), res.value);
-  assert.match(res.value, /^[A-Za-z0-9_-]{43,}$/);
-  const header = res.setCookies.find((c) => c.startsWith(`${COOKIE}=`))!;
-  const attrs = header.split(';').slice(1).map((a) => a.trim());
-  assert.ok(attrs.includes('HttpOnly'), header);
-  assert.ok(attrs.includes('Secure'), header);
-  assert.ok(attrs.includes('SameSite=Strict'), header);
-  assert.ok(attrs.includes('Path=/'), header);
-  assert.not.ok(attrs.some((a) => /^domain=/i.test(a)), header);
-  const maxAge = Number(/^Max-Age=(\d+)$/.exec(attrs.find((a) => a.startsWith('Max-Age=')) ?? '')?.[1]);
-  assert.ok(Math.abs(maxAge - res.data.refreshExpiresIn) <= 1, `Max-Age ${maxAge} vs ${res.data.refreshExpiresIn}`);
+s(
+  'login with cookie: true sets __Host- httpOnly Secure SameSite=Strict Path=/ without Domain, and no refreshToken in the body',
+  async ({ svc }) => {
+    const { email, password } = await verifiedAccount(svc.url);
+    const res = await cookieLogin(svc.url, email, password);
+    assert.type(res.data.accessToken, 'string');
+    assert.is(res.data.refreshToken, undefined, 'the refresh token is only in the cookie');
+    assert.not.match(JSON.stringify(res.body), res.value);
+    assert.match(res.value, /^[A-Za-z0-9_-]{43,}$/);
+    const header = res.setCookies.find((c) => c.startsWith(`${COOKIE}=`))!;
+    const attrs = header
+      .split(';')
+      .slice(1)
+      .map((a) => a.trim());
+    assert.ok(attrs.includes('HttpOnly'), header);
+    assert.ok(attrs.includes('Secure'), header);
+    assert.ok(attrs.includes('SameSite=Strict'), header);
+    assert.ok(attrs.includes('Path=/'), header);
+    assert.not.ok(
+      attrs.some((a) => /^domain=/i.test(a)),
+      header,
+    );
+    const maxAge = Number(/^Max-Age=(\d+)$/.exec(attrs.find((a) => a.startsWith('Max-Age=')) ?? '')?.[1]);
+    assert.ok(Math.abs(maxAge - res.data.refreshExpiresIn) <= 1, `Max-Age ${maxAge} vs ${res.data.refreshExpiresIn}`);
 
-  const me = await query(svc.url, 'auth.me', undefined, { token: res.data.accessToken });
-  assert.is(me.data.email, email);
-  const plain = await call(svc.url, 'auth.login', { email, password });
-  assert.type(plain.data.refreshToken, 'string', 'without the flag the body keeps the refresh token');
-  assert.is(plain.cookie, undefined);
-});
+    const me = await query(svc.url, 'auth.me', undefined, { token: res.data.accessToken });
+    assert.is(me.data.email, email);
+    const plain = await call(svc.url, 'auth.login', { email, password });
+    assert.type(plain.data.refreshToken, 'string', 'without the flag the body keeps the refresh token');
+    assert.is(plain.cookie, undefined);
+  },
+);
 
-s('refresh through the cookie rotates it; the new access token works; an old value is reuse and ends the session', async ({ svc }) => {
-  const { email, password } = await verifiedAccount(svc.url);
-  const first = await cookieLogin(svc.url, email, password);
+s(
+  'refresh through the cookie rotates it; the new access token works; an old value is reuse and ends the session',
+  async ({ svc }) => {
+    const { email, password } = await verifiedAccount(svc.url);
+    const first = await cookieLogin(svc.url, email, password);
 
-  const second = await call(svc.url, 'auth.refresh', {}, { cookie: first.value });
-  assert.is(second.status, 200, JSON.stringify(second.body));
-  assert.ok(second.cookie && second.cookie !== first.value, 'a new cookie value');
-  assert.is(second.data.refreshToken, undefined);
-  assert.is((await query(svc.url, 'auth.me', undefined, { token: second.data.accessToken })).status, 200);
+    const second = await call(svc.url, 'auth.refresh', {}, { cookie: first.value });
+    assert.is(second.status, 200, JSON.stringify(second.body));
+    assert.ok(second.cookie && second.cookie !== first.value, 'a new cookie value');
+    assert.is(second.data.refreshToken, undefined);
+    assert.is((await query(svc.url, 'auth.me', undefined, { token: second.data.accessToken })).status, 200);
 
-  // No input at all works too (the client's cookie mode sends {} or nothing).
-  const third = await call(svc.url, 'auth.refresh', undefined, { cookie: second.cookie, origin: APP_ORIGIN });
-  assert.is(third.status, 200, JSON.stringify(third.body));
-  assert.ok(third.cookie && third.cookie !== second.cookie);
+    // No input at all works too (the client's cookie mode sends {} or nothing).
+    const third = await call(svc.url, 'auth.refresh', undefined, { cookie: second.cookie, origin: APP_ORIGIN });
+    assert.is(third.status, 200, JSON.stringify(third.body));
+    assert.ok(third.cookie && third.cookie !== second.cookie);
 
-  // A stolen copy of an older value, replayed.
-  const replay = await call(svc.url, 'auth.refresh', {}, { cookie: first.value });
-  expectError(replay, 'UNAUTHORIZED', 'REFRESH_TOKEN_REUSED');
-  assert.ok(cleared(replay), 'the dead cookie is cleared');
-  const owner = await call(svc.url, 'auth.refresh', {}, { cookie: third.cookie });
-  expectError(owner, 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
-  assert.ok(cleared(owner));
-  expectError(await query(svc.url, 'auth.me', undefined, { token: third.data.accessToken }), 'UNAUTHORIZED', 'UNAUTHENTICATED');
-});
+    // A stolen copy of an older value, replayed.
+    const replay = await call(svc.url, 'auth.refresh', {}, { cookie: first.value });
+    expectError(replay, 'UNAUTHORIZED', 'REFRESH_TOKEN_REUSED');
+    assert.ok(cleared(replay), 'the dead cookie is cleared');
+    const owner = await call(svc.url, 'auth.refresh', {}, { cookie: third.cookie });
+    expectError(owner, 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
+    assert.ok(cleared(owner));
+    expectError(
+      await query(svc.url, 'auth.me', undefined, { token: third.data.accessToken }),
+      'UNAUTHORIZED',
+      'UNAUTHENTICATED',
+    );
+  },
+);
 
 s('logout through the cookie ends the session and clears the cookie', async ({ svc }) => {
   const { email, password } = await verifiedAccount(svc.url);
@@ -107,8 +123,16 @@ s('logout through the cookie ends the session and clears the cookie', async ({ s
   assert.is(out.status, 200, JSON.stringify(out.body));
   assert.equal(out.data, { ok: true });
   assert.ok(cleared(out));
-  expectError(await query(svc.url, 'auth.me', undefined, { token: login.data.accessToken }), 'UNAUTHORIZED', 'UNAUTHENTICATED');
-  expectError(await call(svc.url, 'auth.refresh', {}, { cookie: login.value }), 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
+  expectError(
+    await query(svc.url, 'auth.me', undefined, { token: login.data.accessToken }),
+    'UNAUTHORIZED',
+    'UNAUTHENTICATED',
+  );
+  expectError(
+    await call(svc.url, 'auth.refresh', {}, { cookie: login.value }),
+    'UNAUTHORIZED',
+    'INVALID_REFRESH_TOKEN',
+  );
   // Idempotent, also without any cookie.
   const again = await call(svc.url, 'auth.logout', undefined);
   assert.is(again.status, 200);
@@ -136,15 +160,18 @@ s('CSRF: a cookie call with a foreign or missing Origin is FORBIDDEN and changes
   assert.is(sessions.data.length, 1, 'no session was made by a forged login');
 });
 
-s('without a cookie, refresh is INVALID_REFRESH_TOKEN; a refresh token in the body needs no Origin', async ({ svc }) => {
-  expectError(await call(svc.url, 'auth.refresh', {}), 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
-  const { email, password } = await verifiedAccount(svc.url);
-  const plain = await call(svc.url, 'auth.login', { email, password }, { origin: null });
-  const next = await call(svc.url, 'auth.refresh', { refreshToken: plain.data.refreshToken }, { origin: null });
-  assert.is(next.status, 200);
-  assert.type(next.data.refreshToken, 'string');
-  assert.is(next.cookie, undefined);
-});
+s(
+  'without a cookie, refresh is INVALID_REFRESH_TOKEN; a refresh token in the body needs no Origin',
+  async ({ svc }) => {
+    expectError(await call(svc.url, 'auth.refresh', {}), 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN');
+    const { email, password } = await verifiedAccount(svc.url);
+    const plain = await call(svc.url, 'auth.login', { email, password }, { origin: null });
+    const next = await call(svc.url, 'auth.refresh', { refreshToken: plain.data.refreshToken }, { origin: null });
+    assert.is(next.status, 200);
+    assert.type(next.data.refreshToken, 'string');
+    assert.is(next.cookie, undefined);
+  },
+);
 
 s('changePassword with cookie: true moves the new session into the cookie', async ({ svc }) => {
   const { email, password } = await verifiedAccount(svc.url);
@@ -187,7 +214,11 @@ s('SESSION_COOKIE=false: no cookie is set or read, and CORS sends no credentials
     assert.is(expectError(login, 'BAD_REQUEST', 'INVALID_INPUT').data.field, 'cookie');
     assert.is(login.cookie, undefined);
     const plain = await call(svc.url, 'auth.login', { email, password });
-    expectError(await call(svc.url, 'auth.refresh', {}, { cookie: plain.data.refreshToken }), 'BAD_REQUEST', 'INVALID_INPUT');
+    expectError(
+      await call(svc.url, 'auth.refresh', {}, { cookie: plain.data.refreshToken }),
+      'BAD_REQUEST',
+      'INVALID_INPUT',
+    );
     const res = await fetch(`${svc.url}/trpc/auth.refresh`, {
       method: 'OPTIONS',
       headers: { origin: APP_ORIGIN, 'access-control-request-method': 'POST' },

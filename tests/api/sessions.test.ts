@@ -29,7 +29,12 @@ async function userWithSessions(svc: TestService, n: number): Promise<{ user: Te
   const user = await createVerifiedUser(svc.url);
   const pairs = [user.tokens];
   for (let i = 1; i < n; i++) {
-    const res = await mutation<TokenPair>(svc.url, 'auth.login', { email: user.email, password: user.password }, { headers: { 'user-agent': `device-${i}` } });
+    const res = await mutation<TokenPair>(
+      svc.url,
+      'auth.login',
+      { email: user.email, password: user.password },
+      { headers: { 'user-agent': `device-${i}` } },
+    );
     assert.is(res.status, 200);
     pairs.push(res.data);
   }
@@ -86,26 +91,48 @@ s('users see only their own sessions', async ({ svc }) => {
 s('sessions.revoke ends that session at once', async ({ svc }) => {
   const { pairs } = await userWithSessions(svc, 3);
   const [mine, target, bystander] = pairs as [TokenPair, TokenPair, TokenPair];
-  const res = await mutation(svc.url, 'sessions.revoke', { sessionId: sidOf(target.accessToken) }, { token: mine.accessToken });
+  const res = await mutation(
+    svc.url,
+    'sessions.revoke',
+    { sessionId: sidOf(target.accessToken) },
+    { token: mine.accessToken },
+  );
   assert.is(res.status, 200);
   assert.equal(res.data, { ok: true });
   assertError(await me(svc, target.accessToken), 'UNAUTHORIZED', 'UNAUTHENTICATED', 'revoked access');
-  assertError(await mutation(svc.url, 'auth.refresh', { refreshToken: target.refreshToken }), 'UNAUTHORIZED', 'INVALID_REFRESH_TOKEN', 'revoked refresh');
+  assertError(
+    await mutation(svc.url, 'auth.refresh', { refreshToken: target.refreshToken }),
+    'UNAUTHORIZED',
+    'INVALID_REFRESH_TOKEN',
+    'revoked refresh',
+  );
   assert.is((await me(svc, mine.accessToken)).status, 200);
   assert.is((await me(svc, bystander.accessToken)).status, 200);
   const ids = (await list(svc, mine.accessToken)).data.map((x) => x.id);
   assert.not.ok(ids.includes(sidOf(target.accessToken)));
   assert.is(ids.length, 2);
-  const ev = await dbRow("select * from security_events where event_type = 'session_revoked' and user_id = $1", [mine.user.id]);
+  const ev = await dbRow("select * from security_events where event_type = 'session_revoked' and user_id = $1", [
+    mine.user.id,
+  ]);
   assert.is(ev?.details.session_id, sidOf(target.accessToken));
   // Revoking it again: still the caller's, nothing left to end.
-  const again = await mutation(svc.url, 'sessions.revoke', { sessionId: sidOf(target.accessToken) }, { token: mine.accessToken });
+  const again = await mutation(
+    svc.url,
+    'sessions.revoke',
+    { sessionId: sidOf(target.accessToken) },
+    { token: mine.accessToken },
+  );
   assert.is(again.status, 200);
 });
 
 s('revoking the current session logs the caller out', async ({ svc }) => {
   const { pairs } = await userWithSessions(svc, 1);
-  const res = await mutation(svc.url, 'sessions.revoke', { sessionId: sidOf(pairs[0]!.accessToken) }, { token: pairs[0]!.accessToken });
+  const res = await mutation(
+    svc.url,
+    'sessions.revoke',
+    { sessionId: sidOf(pairs[0]!.accessToken) },
+    { token: pairs[0]!.accessToken },
+  );
   assert.is(res.status, 200);
   assertError(await me(svc, pairs[0]!.accessToken), 'UNAUTHORIZED', 'UNAUTHENTICATED');
 });
@@ -120,7 +147,10 @@ s("another user's session, or an unknown one, is NOT_FOUND and stays alive", asy
     assertError(res, 'NOT_FOUND', 'NOT_FOUND');
   }
   assert.is((await me(svc, alice.pairs[0]!.accessToken)).status, 200);
-  const live = await dbRow<{ n: string }>('select count(*) as n from refresh_tokens where family_id = $1 and revoked_at is null', [victim]);
+  const live = await dbRow<{ n: string }>(
+    'select count(*) as n from refresh_tokens where family_id = $1 and revoked_at is null',
+    [victim],
+  );
   assert.is(live!.n, '1');
 });
 
@@ -138,15 +168,23 @@ s('revokeAll with exceptCurrent ends every other session and reports how many', 
   const { pairs } = await userWithSessions(svc, 4);
   // A session refreshed twice is still one session.
   let p3 = pairs[3]!;
-  for (let i = 0; i < 2; i++) p3 = (await mutation<TokenPair>(svc.url, 'auth.refresh', { refreshToken: p3.refreshToken })).data;
+  for (let i = 0; i < 2; i++)
+    p3 = (await mutation<TokenPair>(svc.url, 'auth.refresh', { refreshToken: p3.refreshToken })).data;
   const res = await mutation(svc.url, 'sessions.revokeAll', { exceptCurrent: true }, { token: pairs[0]!.accessToken });
   assert.is(res.status, 200);
   assert.equal(res.data, { revoked: 3 });
   assert.is((await me(svc, pairs[0]!.accessToken)).status, 200);
-  for (const p of [pairs[1]!, pairs[2]!, p3]) assertError(await me(svc, p.accessToken), 'UNAUTHORIZED', 'UNAUTHENTICATED');
-  assert.equal((await list(svc, pairs[0]!.accessToken)).data.map((x) => x.id), [sidOf(pairs[0]!.accessToken)]);
+  for (const p of [pairs[1]!, pairs[2]!, p3])
+    assertError(await me(svc, p.accessToken), 'UNAUTHORIZED', 'UNAUTHENTICATED');
+  assert.equal(
+    (await list(svc, pairs[0]!.accessToken)).data.map((x) => x.id),
+    [sidOf(pairs[0]!.accessToken)],
+  );
   // Nothing else to end now.
-  assert.equal((await mutation(svc.url, 'sessions.revokeAll', { exceptCurrent: true }, { token: pairs[0]!.accessToken })).data, { revoked: 0 });
+  assert.equal(
+    (await mutation(svc.url, 'sessions.revokeAll', { exceptCurrent: true }, { token: pairs[0]!.accessToken })).data,
+    { revoked: 0 },
+  );
 });
 
 s("revokeAll without exceptCurrent ends every session, the caller's too", async ({ svc }) => {
@@ -156,7 +194,9 @@ s("revokeAll without exceptCurrent ends every session, the caller's too", async 
   assert.is(res.status, 200);
   assert.equal(res.data, { revoked: 3 });
   for (const p of pairs) assertError(await me(svc, p.accessToken), 'UNAUTHORIZED', 'UNAUTHENTICATED');
-  const left = await dbRows('select 1 from refresh_tokens where user_id = $1 and revoked_at is null', [pairs[0]!.user.id]);
+  const left = await dbRows('select 1 from refresh_tokens where user_id = $1 and revoked_at is null', [
+    pairs[0]!.user.id,
+  ]);
   assert.is(left.length, 0);
   // Other users are unaffected.
   assert.is((await me(svc, other.pairs[0]!.accessToken)).status, 200);
@@ -171,7 +211,11 @@ s('revokeAll takes no input at all (exceptCurrent is optional)', async ({ svc })
 
 s('sessions.* need an access token', async ({ svc }) => {
   assertError(await query(svc.url, 'sessions.list'), 'UNAUTHORIZED', 'UNAUTHENTICATED');
-  assertError(await mutation(svc.url, 'sessions.revoke', { sessionId: randomUUID() }), 'UNAUTHORIZED', 'UNAUTHENTICATED');
+  assertError(
+    await mutation(svc.url, 'sessions.revoke', { sessionId: randomUUID() }),
+    'UNAUTHORIZED',
+    'UNAUTHENTICATED',
+  );
   assertError(await mutation(svc.url, 'sessions.revokeAll', {}), 'UNAUTHORIZED', 'UNAUTHENTICATED');
 });
 

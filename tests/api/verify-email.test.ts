@@ -60,7 +60,10 @@ s('a well-formed but unknown token is INVALID_TOKEN; a malformed one is INVALID_
 s('an expired token is INVALID_TOKEN and leaves the account unverified', async ({ svc, db }) => {
   const { email, password, verifyToken } = await registerAccount(svc.url);
   const user = (await userRow(db, email))!;
-  await db.rows(`update email_tokens set expires_at = now() - interval '1 minute' where user_id = $1 and purpose = 'verify_email'`, [user.id]);
+  await db.rows(
+    `update email_tokens set expires_at = now() - interval '1 minute' where user_id = $1 and purpose = 'verify_email'`,
+    [user.id],
+  );
   const res = await mutation(svc.url, 'auth.verifyEmail', { token: verifyToken });
   expectError(res, 'BAD_REQUEST', 'INVALID_TOKEN');
   assert.is((await userRow(db, email))!.email_verified_at, null);
@@ -88,24 +91,27 @@ s('resendVerification sends a new link that replaces the older one', async ({ sv
   assert.is((await login(svc.url, email, password)).status, 200);
 });
 
-s('resendVerification answers {ok:true} for unknown and already verified emails, and mails neither', async ({ svc, db }) => {
-  const unknown = uniqueEmail('nobody');
-  const { email: verified, verifyToken } = await registerAccount(svc.url);
-  await mutation(svc.url, 'auth.verifyEmail', { token: verifyToken });
-  const since = await dbNow(db);
+s(
+  'resendVerification answers {ok:true} for unknown and already verified emails, and mails neither',
+  async ({ svc, db }) => {
+    const unknown = uniqueEmail('nobody');
+    const { email: verified, verifyToken } = await registerAccount(svc.url);
+    await mutation(svc.url, 'auth.verifyEmail', { token: verifyToken });
+    const since = await dbNow(db);
 
-  const a = await mutation(svc.url, 'auth.resendVerification', { email: unknown });
-  const b = await mutation(svc.url, 'auth.resendVerification', { email: verified });
-  assert.is(a.status, 200);
-  assert.is(JSON.stringify(a.body), JSON.stringify(b.body));
-  assert.equal(a.data, { ok: true });
+    const a = await mutation(svc.url, 'auth.resendVerification', { email: unknown });
+    const b = await mutation(svc.url, 'auth.resendVerification', { email: verified });
+    assert.is(a.status, 200);
+    assert.is(JSON.stringify(a.body), JSON.stringify(b.body));
+    assert.equal(a.data, { ok: true });
 
-  // A mail to a sentinel after the two requests proves the outbox has been worked through.
-  const sentinel = await registerAccount(svc.url);
-  await outboxSettled(db, since);
-  assert.ok(smtp().all(sentinel.email, 'Verify your email').length === 1);
-  assert.is(smtp().all(unknown).length, 0, 'no mail to an unknown address');
-  assert.is(smtp().all(verified, 'Verify your email').length, 1, 'no second link for a verified account');
-});
+    // A mail to a sentinel after the two requests proves the outbox has been worked through.
+    const sentinel = await registerAccount(svc.url);
+    await outboxSettled(db, since);
+    assert.ok(smtp().all(sentinel.email, 'Verify your email').length === 1);
+    assert.is(smtp().all(unknown).length, 0, 'no mail to an unknown address');
+    assert.is(smtp().all(verified, 'Verify your email').length, 1, 'no second link for a verified account');
+  },
+);
 
 s.run();

@@ -85,7 +85,9 @@ async function check(ctx: Ctx, page: Page, name: string): Promise<void> {
     await page.screenshot({ path: file, fullPage: true });
     ctx.screenshots.push(path.basename(file));
     // Nothing wider than the viewport: no sideways scrolling at 320 px.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     assert.ok(overflow <= 0, `${name} at ${width} px scrolls sideways by ${overflow} px`);
   }
   // Evaluated through the DevTools protocol, which the page's CSP does not govern.
@@ -94,8 +96,11 @@ async function check(ctx: Ctx, page: Page, name: string): Promise<void> {
     (tags) => (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: 'tag', values: tags } }),
     AXE_TAGS,
   );
-  for (const rule of [...result.passes, ...result.violations, ...result.incomplete, ...result.inapplicable]) ctx.axeRules.add(rule.id);
-  const violations = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  for (const rule of [...result.passes, ...result.violations, ...result.incomplete, ...result.inapplicable])
+    ctx.axeRules.add(rule.id);
+  const violations = result.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+  );
   assert.equal(violations, [], `${name}: axe violations`);
 }
 
@@ -114,121 +119,132 @@ async function signIn(page: Page, email: string, password: string): Promise<void
   await page.waitForSelector('#signed-in:not([hidden])');
 }
 
-s('register, confirm by mail, sign in, see the session, sign out, reset the password: old sessions end', async (ctx) => {
-  const { svc } = ctx;
-  const email = uniqueEmail('browser');
-  const password = strongPassword();
-  const { page } = await newTab(ctx);
+s(
+  'register, confirm by mail, sign in, see the session, sign out, reset the password: old sessions end',
+  async (ctx) => {
+    const { svc } = ctx;
+    const email = uniqueEmail('browser');
+    const password = strongPassword();
+    const { page } = await newTab(ctx);
 
-  // Signed out: the account page offers sign-in, sign-up and a reset link.
-  await page.goto(`${svc.url}/account`);
-  await page.waitForSelector('#signed-out:not([hidden])');
-  await check(ctx, page, 'account-signed-out');
+    // Signed out: the account page offers sign-in, sign-up and a reset link.
+    await page.goto(`${svc.url}/account`);
+    await page.waitForSelector('#signed-out:not([hidden])');
+    await check(ctx, page, 'account-signed-out');
 
-  await page.fill('#register-email', email);
-  await page.fill('#register-password', password);
-  await page.click('#register-form button');
-  await page.waitForSelector('#message:not([hidden])');
-  assert.match(await page.textContent('#message') ?? '', 'we sent a link');
-  await check(ctx, page, 'account-registered');
+    await page.fill('#register-email', email);
+    await page.fill('#register-password', password);
+    await page.click('#register-form button');
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match((await page.textContent('#message')) ?? '', 'we sent a link');
+    await check(ctx, page, 'account-registered');
 
-  // Signing in before confirming says what to do.
-  await page.fill('#sign-in-email', email);
-  await page.fill('#sign-in-password', password);
-  await page.click('#sign-in-form button');
-  await page.waitForFunction(() => /Confirm your email first/.test(document.getElementById('message')?.textContent ?? ''));
+    // Signing in before confirming says what to do.
+    await page.fill('#sign-in-email', email);
+    await page.fill('#sign-in-password', password);
+    await page.click('#sign-in-form button');
+    await page.waitForFunction(() =>
+      /Confirm your email first/.test(document.getElementById('message')?.textContent ?? ''),
+    );
 
-  // The verification link (the second mail: the sign-in attempt sent a new
-  // one): a page with one button, and only the button confirms.
-  const verify = await mailLink(email, 'Verify your email', 'verify-email', 2);
-  assert.ok(verify.startsWith(`${svc.url}/verify-email?token=`), verify);
-  await page.goto(verify);
-  assert.is(await page.locator('button').count(), 1);
-  await check(ctx, page, 'verify-email');
-  await page.click('button');
-  await page.waitForSelector('text=Email confirmed');
-  await check(ctx, page, 'verify-email-confirmed');
+    // The verification link (the second mail: the sign-in attempt sent a new
+    // one): a page with one button, and only the button confirms.
+    const verify = await mailLink(email, 'Verify your email', 'verify-email', 2);
+    assert.ok(verify.startsWith(`${svc.url}/verify-email?token=`), verify);
+    await page.goto(verify);
+    assert.is(await page.locator('button').count(), 1);
+    await check(ctx, page, 'verify-email');
+    await page.click('button');
+    await page.waitForSelector('text=Email confirmed');
+    await check(ctx, page, 'verify-email-confirmed');
 
-  // A second device (for "old sessions end" later): signed in through the API.
-  const device = await mutation(svc.url, 'auth.login', { email, password });
-  assert.is(device.status, 200);
+    // A second device (for "old sessions end" later): signed in through the API.
+    const device = await mutation(svc.url, 'auth.login', { email, password });
+    assert.is(device.status, 200);
 
-  // Sign in on /account, see the sessions, the current one marked.
-  await page.click('text=Sign in to your account');
-  await page.waitForSelector('#signed-out:not([hidden])');
-  await signIn(page, email, password);
-  assert.is(await page.textContent('#me-email'), email);
-  await page.waitForSelector('#sessions li');
-  assert.is(await page.locator('#sessions li').count(), 2);
-  const current = page.locator('#sessions li', { has: page.locator('.tag') });
-  assert.is(await current.count(), 1);
-  assert.match(await current.textContent() ?? '', /HeadlessChrome|Chrome/);
-  assert.match(await current.textContent() ?? '', 'IP address: 127.0.0.1');
-  const cookies = await page.context().cookies();
-  const cookie = cookies.find((c) => c.name === '__Host-secure-auth-session');
-  assert.ok(cookie?.httpOnly && cookie.secure && cookie.sameSite === 'Strict' && cookie.path === '/', JSON.stringify(cookie));
-  assert.is(await page.evaluate(() => document.cookie), '', 'no script sees the session cookie');
-  await check(ctx, page, 'account-signed-in');
+    // Sign in on /account, see the sessions, the current one marked.
+    await page.click('text=Sign in to your account');
+    await page.waitForSelector('#signed-out:not([hidden])');
+    await signIn(page, email, password);
+    assert.is(await page.textContent('#me-email'), email);
+    await page.waitForSelector('#sessions li');
+    assert.is(await page.locator('#sessions li').count(), 2);
+    const current = page.locator('#sessions li', { has: page.locator('.tag') });
+    assert.is(await current.count(), 1);
+    assert.match((await current.textContent()) ?? '', /HeadlessChrome|Chrome/);
+    assert.match((await current.textContent()) ?? '', 'IP address: 127.0.0.1');
+    const cookies = await page.context().cookies();
+    const cookie = cookies.find((c) => c.name === '__Host-secure-auth-session');
+    assert.ok(
+      cookie?.httpOnly && cookie.secure && cookie.sameSite === 'Strict' && cookie.path === '/',
+      JSON.stringify(cookie),
+    );
+    assert.is(await page.evaluate(() => document.cookie), '', 'no script sees the session cookie');
+    await check(ctx, page, 'account-signed-in');
 
-  // A reload resumes the session from the cookie.
-  await page.reload();
-  await page.waitForSelector('#signed-in:not([hidden])');
+    // A reload resumes the session from the cookie.
+    await page.reload();
+    await page.waitForSelector('#signed-in:not([hidden])');
 
-  // A weak new password is refused in words.
-  await page.fill('#current-password', password);
-  await page.fill('#new-password', 'password123456789');
-  await page.click('#change-password-form button');
-  await page.waitForFunction(() => /too easy to guess/.test(document.getElementById('message')?.textContent ?? ''));
-  await check(ctx, page, 'account-change-refused');
+    // A weak new password is refused in words.
+    await page.fill('#current-password', password);
+    await page.fill('#new-password', 'password123456789');
+    await page.click('#change-password-form button');
+    await page.waitForFunction(() => /too easy to guess/.test(document.getElementById('message')?.textContent ?? ''));
+    await check(ctx, page, 'account-change-refused');
 
-  // Sign out.
-  await page.click('#sign-out');
-  await page.waitForSelector('#signed-out:not([hidden])');
-  assert.match(await page.textContent('#message') ?? '', 'You are signed out');
-  assert.not.ok((await page.context().cookies()).some((c) => c.name === '__Host-secure-auth-session'), 'cookie cleared');
+    // Sign out.
+    await page.click('#sign-out');
+    await page.waitForSelector('#signed-out:not([hidden])');
+    assert.match((await page.textContent('#message')) ?? '', 'You are signed out');
+    assert.not.ok(
+      (await page.context().cookies()).some((c) => c.name === '__Host-secure-auth-session'),
+      'cookie cleared',
+    );
 
-  // Another browser still signed in, to see its session end with the reset.
-  const other = await newTab(ctx);
-  await other.page.goto(`${svc.url}/account`);
-  await other.page.waitForSelector('#signed-out:not([hidden])');
-  await signIn(other.page, email, password);
+    // Another browser still signed in, to see its session end with the reset.
+    const other = await newTab(ctx);
+    await other.page.goto(`${svc.url}/account`);
+    await other.page.waitForSelector('#signed-out:not([hidden])');
+    await signIn(other.page, email, password);
 
-  // Forgot the password: the mailed link leads to the reset page.
-  await page.fill('#forgot-email', email);
-  await page.click('#forgot-form button');
-  await page.waitForFunction(() => /we sent it a link/.test(document.getElementById('message')?.textContent ?? ''));
-  const reset = await mailLink(email, 'Reset your password', 'reset-password');
-  await page.goto(reset);
-  await check(ctx, page, 'reset-password');
-  // Long enough for the browser's own check (minlength), refused by the service.
-  await page.fill('#new-password', 'passwordpassword123');
-  await page.fill('#repeat-password', 'passwordpassword123');
-  await page.click('button');
-  await page.waitForSelector('#reset-error');
-  assert.match(await page.textContent('#reset-error') ?? '', 'too easy to guess');
-  await check(ctx, page, 'reset-password-refused');
-  const fresh = strongPassword();
-  await page.fill('#new-password', fresh);
-  await page.fill('#repeat-password', fresh);
-  await page.click('button');
-  await page.waitForSelector('text=Password changed');
-  await check(ctx, page, 'reset-password-done');
+    // Forgot the password: the mailed link leads to the reset page.
+    await page.fill('#forgot-email', email);
+    await page.click('#forgot-form button');
+    await page.waitForFunction(() => /we sent it a link/.test(document.getElementById('message')?.textContent ?? ''));
+    const reset = await mailLink(email, 'Reset your password', 'reset-password');
+    await page.goto(reset);
+    await check(ctx, page, 'reset-password');
+    // Long enough for the browser's own check (minlength), refused by the service.
+    await page.fill('#new-password', 'passwordpassword123');
+    await page.fill('#repeat-password', 'passwordpassword123');
+    await page.click('button');
+    await page.waitForSelector('#reset-error');
+    assert.match((await page.textContent('#reset-error')) ?? '', 'too easy to guess');
+    await check(ctx, page, 'reset-password-refused');
+    const fresh = strongPassword();
+    await page.fill('#new-password', fresh);
+    await page.fill('#repeat-password', fresh);
+    await page.click('button');
+    await page.waitForSelector('text=Password changed');
+    await check(ctx, page, 'reset-password-done');
 
-  // Old sessions are gone: the API device's refresh token, and the other browser.
-  const refreshed = await mutation(svc.url, 'auth.refresh', { refreshToken: device.data.refreshToken });
-  assert.is(refreshed.error?.data.appCode, 'INVALID_REFRESH_TOKEN');
-  await other.page.reload();
-  await other.page.waitForSelector('#signed-out:not([hidden])');
+    // Old sessions are gone: the API device's refresh token, and the other browser.
+    const refreshed = await mutation(svc.url, 'auth.refresh', { refreshToken: device.data.refreshToken });
+    assert.is(refreshed.error?.data.appCode, 'INVALID_REFRESH_TOKEN');
+    await other.page.reload();
+    await other.page.waitForSelector('#signed-out:not([hidden])');
 
-  // The new password signs in; the only session is this one.
-  await page.goto(`${svc.url}/account`);
-  await page.waitForSelector('#signed-out:not([hidden])');
-  await signIn(page, email, fresh);
-  await page.waitForSelector('#sessions li');
-  assert.is(await page.locator('#sessions li').count(), 1);
-  await page.click('#sign-out');
-  await page.waitForSelector('#signed-out:not([hidden])');
-});
+    // The new password signs in; the only session is this one.
+    await page.goto(`${svc.url}/account`);
+    await page.waitForSelector('#signed-out:not([hidden])');
+    await signIn(page, email, fresh);
+    await page.waitForSelector('#sessions li');
+    assert.is(await page.locator('#sessions li').count(), 1);
+    await page.click('#sign-out');
+    await page.waitForSelector('#signed-out:not([hidden])');
+  },
+);
 
 s('an account with two-step sign-in: the password, then the code from the authenticator app', async (ctx) => {
   const user = await totpUser(ctx.svc, systemClock);
@@ -250,7 +266,10 @@ s('an account with two-step sign-in: the password, then the code from the authen
   await page.click('#second-factor button');
   await page.waitForSelector('#signed-in:not([hidden])');
   assert.is(await page.textContent('#me-email'), user.email);
-  assert.ok((await page.context().cookies()).some((c) => c.name === '__Host-secure-auth-session' && c.httpOnly), 'the cookie holds the session');
+  assert.ok(
+    (await page.context().cookies()).some((c) => c.name === '__Host-secure-auth-session' && c.httpOnly),
+    'the cookie holds the session',
+  );
   await page.reload();
   await page.waitForSelector('#signed-in:not([hidden])');
 });
@@ -261,7 +280,7 @@ s('TOTP on /account: QR code and key, a code from the app, recovery codes once; 
   await page.goto(`${ctx.svc.url}/account`);
   await page.waitForSelector('#signed-out:not([hidden])');
   await signIn(page, user.email, user.password);
-  assert.match(await page.textContent('#factors-status') ?? '', 'Two-step sign-in is off');
+  assert.match((await page.textContent('#factors-status')) ?? '', 'Two-step sign-in is off');
 
   // Without the password, nothing starts: the field asks for it.
   await page.click('#add-totp');
@@ -294,9 +313,9 @@ s('TOTP on /account: QR code and key, a code from the app, recovery codes once; 
   assert.is(await page.locator('#totp-enrol').isHidden(), true);
   const recoveryCodes = await page.locator('#recovery-codes li').allTextContents();
   assert.is(recoveryCodes.length, 10);
-  assert.match(await page.textContent('#factors-status') ?? '', 'Two-step sign-in is on. Recovery codes left: 10.');
+  assert.match((await page.textContent('#factors-status')) ?? '', 'Two-step sign-in is on. Recovery codes left: 10.');
   assert.is(await page.locator('#factors li').count(), 1);
-  assert.match(await page.textContent('#factors li') ?? '', 'Authenticator app');
+  assert.match((await page.textContent('#factors li')) ?? '', 'Authenticator app');
   await check(ctx, page, 'account-recovery-codes');
   await page.click('#recovery-done');
   assert.is(await page.locator('#recovery-codes li').count(), 0, 'the codes are gone from the page');
@@ -319,7 +338,10 @@ s('TOTP on /account: QR code and key, a code from the app, recovery codes once; 
   await page.waitForSelector('#recovery-panel:not([hidden])');
   const fresh = await page.locator('#recovery-codes li').allTextContents();
   assert.is(fresh.length, 10);
-  assert.not.ok(fresh.some((c) => recoveryCodes.includes(c)), 'all new codes');
+  assert.not.ok(
+    fresh.some((c) => recoveryCodes.includes(c)),
+    'all new codes',
+  );
   await page.click('#recovery-done');
   await page.fill('#reauth-proof', user.password);
   await page.click('#factors li button');
@@ -357,9 +379,9 @@ s('passkeys on /account: add one, sign in with it alone, then as the step after 
     await page.fill('#reauth-proof', user.password);
     await page.click('#add-passkey');
     await page.waitForSelector('#recovery-panel:not([hidden])');
-    assert.match(await page.textContent('#message') ?? '', 'passkey was added');
+    assert.match((await page.textContent('#message')) ?? '', 'passkey was added');
     assert.is(await page.locator('#recovery-codes li').count(), 10, 'the first factor comes with recovery codes');
-    assert.match(await page.textContent('#factors li') ?? '', /passkey/i);
+    assert.match((await page.textContent('#factors li')) ?? '', /passkey/i);
     await check(ctx, page, 'account-passkey-added');
     await page.click('#recovery-done');
 

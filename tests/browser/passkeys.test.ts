@@ -54,7 +54,10 @@ s.before(async (ctx) => {
   const page = await ctx.browser.newPage();
   const script = await clientBundle();
   await page.route(`${ctx.origin}/passkey-test`, (route) =>
-    route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>passkeys</title><script>${script}</script>` }),
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><title>passkeys</title><script>${script}</script>`,
+    }),
   );
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
@@ -77,58 +80,64 @@ s.after(async (ctx) => {
 
 declare const secureAuth: typeof import('../../client/src/browser.js') & typeof import('../../client/src/index.js');
 
-s('register a passkey, sign out, sign in with it as the second factor, then passwordless', async ({ svc, page, origin }) => {
-  const u = await createVerifiedUser(svc.url);
-  const log = (line: string) => console.log(`   ${line}`);
+s(
+  'register a passkey, sign out, sign in with it as the second factor, then passwordless',
+  async ({ svc, page, origin }) => {
+    const u = await createVerifiedUser(svc.url);
+    const log = (line: string) => console.log(`   ${line}`);
 
-  const registered = await page.evaluate(
-    async ({ origin, email, password }) => {
-      const session = secureAuth.createSession({ url: origin });
-      const signedIn = await session.login({ email, password });
-      const added = await secureAuth.registerPasskey(session.client, { currentPassword: password, name: 'Chromium' });
-      await session.logout();
-      return { status: signedIn.status, factorId: added.factorId, codes: added.recoveryCodes?.length ?? 0 };
-    },
-    { origin, email: u.email, password: u.password },
-  );
-  assert.is(registered.status, 'signed_in');
-  assert.is(registered.codes, 10, 'the first factor brings recovery codes');
-  log(`registered passkey factor ${registered.factorId}`);
+    const registered = await page.evaluate(
+      async ({ origin, email, password }) => {
+        const session = secureAuth.createSession({ url: origin });
+        const signedIn = await session.login({ email, password });
+        const added = await secureAuth.registerPasskey(session.client, { currentPassword: password, name: 'Chromium' });
+        await session.logout();
+        return { status: signedIn.status, factorId: added.factorId, codes: added.recoveryCodes?.length ?? 0 };
+      },
+      { origin, email: u.email, password: u.password },
+    );
+    assert.is(registered.status, 'signed_in');
+    assert.is(registered.codes, 10, 'the first factor brings recovery codes');
+    log(`registered passkey factor ${registered.factorId}`);
 
-  const second = await page.evaluate(
-    async ({ origin, email, password }) => {
-      const session = secureAuth.createSession({ url: origin });
-      const first = await session.login({ email, password });
-      if (first.status !== 'mfa_required') return { error: 'no second factor asked' };
-      const heldBefore = session.tokens() !== null;
-      const done = await secureAuth.verifyWithPasskey(first);
-      const me = await session.client.auth.me.query();
-      const token = session.tokens()!.accessToken;
-      await session.logout();
-      return { methods: first.methods, heldBefore, status: done.status, email: me.email, token };
-    },
-    { origin, email: u.email, password: u.password },
-  );
-  assert.is(second.error, undefined, second.error);
-  assert.equal(second.methods, ['passkey', 'recovery_code']);
-  assert.is(second.heldBefore, false, 'no token before the second factor');
-  assert.is(second.status, 'signed_in');
-  assert.is(second.email, u.email);
-  const secondClaims = await svc.deps.accessTokens.verify(second.token!);
-  assert.equal(secondClaims.amr, ['pwd', 'hwk']);
-  log(`signed in with password + passkey: amr ${JSON.stringify(secondClaims.amr)}`);
+    const second = await page.evaluate(
+      async ({ origin, email, password }) => {
+        const session = secureAuth.createSession({ url: origin });
+        const first = await session.login({ email, password });
+        if (first.status !== 'mfa_required') return { error: 'no second factor asked' };
+        const heldBefore = session.tokens() !== null;
+        const done = await secureAuth.verifyWithPasskey(first);
+        const me = await session.client.auth.me.query();
+        const token = session.tokens()!.accessToken;
+        await session.logout();
+        return { methods: first.methods, heldBefore, status: done.status, email: me.email, token };
+      },
+      { origin, email: u.email, password: u.password },
+    );
+    assert.is(second.error, undefined, second.error);
+    assert.equal(second.methods, ['passkey', 'recovery_code']);
+    assert.is(second.heldBefore, false, 'no token before the second factor');
+    assert.is(second.status, 'signed_in');
+    assert.is(second.email, u.email);
+    const secondClaims = await svc.deps.accessTokens.verify(second.token!);
+    assert.equal(secondClaims.amr, ['pwd', 'hwk']);
+    log(`signed in with password + passkey: amr ${JSON.stringify(secondClaims.amr)}`);
 
-  const passwordless = await page.evaluate(async ({ origin }) => {
-    const session = secureAuth.createSession({ url: origin });
-    const done = await secureAuth.signInWithPasskey(session);
-    const me = await session.client.auth.me.query();
-    return { status: done.status, email: me.email, token: session.tokens()!.accessToken };
-  }, { origin });
-  assert.is(passwordless.status, 'signed_in');
-  assert.is(passwordless.email, u.email);
-  const claims = await svc.deps.accessTokens.verify(passwordless.token);
-  assert.equal(claims.amr, ['hwk', 'user']);
-  log(`signed in passwordless with the passkey: amr ${JSON.stringify(claims.amr)}`);
-});
+    const passwordless = await page.evaluate(
+      async ({ origin }) => {
+        const session = secureAuth.createSession({ url: origin });
+        const done = await secureAuth.signInWithPasskey(session);
+        const me = await session.client.auth.me.query();
+        return { status: done.status, email: me.email, token: session.tokens()!.accessToken };
+      },
+      { origin },
+    );
+    assert.is(passwordless.status, 'signed_in');
+    assert.is(passwordless.email, u.email);
+    const claims = await svc.deps.accessTokens.verify(passwordless.token);
+    assert.equal(claims.amr, ['hwk', 'user']);
+    log(`signed in passwordless with the passkey: amr ${JSON.stringify(claims.amr)}`);
+  },
+);
 
 s.run();

@@ -33,7 +33,11 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
 }
 
-async function sh(file: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string; code: number }> {
+async function sh(
+  file: string,
+  args: string[],
+  cwd: string,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const { stdout, stderr } = await run(file, args, { cwd, env: cleanEnv(), maxBuffer: 32 * 1024 * 1024 });
     return { stdout, stderr, code: 0 };
@@ -138,7 +142,11 @@ s('npm pack: a tarball with only what a consumer needs', async (ctx) => {
     ? await sh('flock', [lock, 'sh', '-c', script, 'sh', ctx.dir], repo)
     : await sh('sh', ['-c', script, 'sh', ctx.dir], repo);
   console.log(`   build + pack: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  assert.is(packed.code, 0, `${packed.stderr}\n${existsSync(path.join(ctx.dir, 'build.log')) ? readFileSync(path.join(ctx.dir, 'build.log'), 'utf8') : ''}`);
+  assert.is(
+    packed.code,
+    0,
+    `${packed.stderr}\n${existsSync(path.join(ctx.dir, 'build.log')) ? readFileSync(path.join(ctx.dir, 'build.log'), 'utf8') : ''}`,
+  );
 
   const [info] = JSON.parse(readFileSync(path.join(ctx.dir, 'pack.json'), 'utf8')) as Array<{
     filename: string;
@@ -161,7 +169,9 @@ s('npm pack: a tarball with only what a consumer needs', async (ctx) => {
     'dist/index.js',
     'package.json',
   ]);
-  console.log(`   tarball ${info!.filename}: ${info!.size} bytes packed, ${info!.unpackedSize} unpacked; ${info!.files.map((f) => `${f.path} ${f.size}`).join(', ')}`);
+  console.log(
+    `   tarball ${info!.filename}: ${info!.size} bytes packed, ${info!.unpackedSize} unpacked; ${info!.files.map((f) => `${f.path} ${f.size}`).join(', ')}`,
+  );
 
   const manifest = JSON.parse(readFileSync(path.join(repo, 'client/package.json'), 'utf8'));
   assert.equal(manifest.exports['.'].import, { types: './dist/index.d.ts', default: './dist/index.js' });
@@ -172,14 +182,20 @@ s('npm pack: a tarball with only what a consumer needs', async (ctx) => {
   // Self-contained declarations: only the peers are imported; no path back
   // into the repository, no server-side package.
   // (Comments are left out: TSDoc may name things, code may not.)
-  const dts = readFileSync(path.join(repo, 'client/dist/index.d.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const dtsImports = [...dts.matchAll(/from '([^']+)'/g)].map((m) => m[1]).filter((m) => !m!.startsWith('@secure-auth/'));
+  const dts = readFileSync(path.join(repo, 'client/dist/index.d.ts'), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  const dtsImports = [...dts.matchAll(/from '([^']+)'/g)]
+    .map((m) => m[1])
+    .filter((m) => !m!.startsWith('@secure-auth/'));
   assert.equal([...new Set(dtsImports)].sort(), ['@trpc/client', '@trpc/server']);
   for (const leak of ['import(', 'server/', 'shared/', 'mikro', 'express', 'pino', 'zod', 'Deps', 'EntityManager']) {
     assert.not.ok(dts.includes(leak), `index.d.ts mentions ${leak}`);
   }
   // Browser-safe runtime: no Node built-ins, only the peers.
-  const js = readFileSync(path.join(repo, 'client/dist/index.js'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const js = readFileSync(path.join(repo, 'client/dist/index.js'), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const jsImports = [...js.matchAll(/from ['"]([^'"]+)['"]/g)].map((m) => m[1]);
   assert.equal([...new Set(jsImports)].sort(), ['@trpc/client', '@trpc/server/observable']);
   // Node's Buffer as a word: the bundled paseto checks `instanceof ArrayBuffer`, which browsers have.
@@ -194,15 +210,28 @@ s('npm pack: a tarball with only what a consumer needs', async (ctx) => {
 });
 
 s('the tarball installs into a project outside the repository with its peer dependency', async (ctx) => {
-  const trpcVersion = JSON.parse(readFileSync(path.join(repo, 'node_modules/@trpc/client/package.json'), 'utf8')).version;
+  const trpcVersion = JSON.parse(
+    readFileSync(path.join(repo, 'node_modules/@trpc/client/package.json'), 'utf8'),
+  ).version;
   mkdirSync(ctx.project, { recursive: true });
-  writeFileSync(path.join(ctx.project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+  writeFileSync(
+    path.join(ctx.project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2),
+  );
   // The peer comes from npm's cache (this repository installed it); the
   // registry is asked only for what the cache lacks.
   const t0 = Date.now();
   const installed = await sh(
     'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ctx.tarball, `@trpc/client@${trpcVersion}`],
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      ctx.tarball,
+      `@trpc/client@${trpcVersion}`,
+    ],
     ctx.project,
   );
   console.log(`   npm install: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -217,7 +246,9 @@ s('a consumer type-checks with tsc --noEmit; the wrong inputs do not', async (ct
   writeFileSync(path.join(ctx.project, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   writeFileSync(path.join(ctx.project, 'consumer.ts'), CONSUMER);
   const ok = await sh(process.execPath, [tsc, '--noEmit', '-p', '.'], ctx.project);
-  console.log(`   tsc --noEmit (consumer.ts): exit ${ok.code}${ok.stdout.trim() ? `\n${ok.stdout}` : ', no diagnostics'}`);
+  console.log(
+    `   tsc --noEmit (consumer.ts): exit ${ok.code}${ok.stdout.trim() ? `\n${ok.stdout}` : ', no diagnostics'}`,
+  );
   assert.is(ok.code, 0, ok.stdout);
 
   // Without the expect-error directives both mistakes are errors. (Were the
@@ -229,7 +260,9 @@ s('a consumer type-checks with tsc --noEmit; the wrong inputs do not', async (ct
   writeFileSync(path.join(ctx.project, 'consumer.ts'), lines.filter((_, i) => !directives.includes(i)).join('\n'));
   const bad = await sh(process.execPath, [tsc, '--noEmit', '-p', '.'], ctx.project);
   writeFileSync(path.join(ctx.project, 'consumer.ts'), CONSUMER);
-  console.log(`   tsc --noEmit without the @ts-expect-error lines: exit ${bad.code}\n${bad.stdout.trim().replace(/^/gm, '     ')}`);
+  console.log(
+    `   tsc --noEmit without the @ts-expect-error lines: exit ${bad.code}\n${bad.stdout.trim().replace(/^/gm, '     ')}`,
+  );
   assert.is.not(bad.code, 0);
   const errors = bad.stdout.split('\n').filter((l) => /^consumer\.ts\(\d+,\d+\): error TS\d+/.test(l));
   assert.is(errors.length, 2, bad.stdout);
@@ -240,7 +273,11 @@ s('a consumer type-checks with tsc --noEmit; the wrong inputs do not', async (ct
 s('the consumer runs against a live service (ESM), and the CommonJS entry loads', async (ctx) => {
   const built = await sh(process.execPath, [tsc, '-p', '.'], ctx.project);
   assert.is(built.code, 0, built.stdout);
-  const ran = await sh(process.execPath, ['out/consumer.js', ctx.svc.url, ctx.user.email, ctx.user.password, ctx.svc.config.publicUrl], ctx.project);
+  const ran = await sh(
+    process.execPath,
+    ['out/consumer.js', ctx.svc.url, ctx.user.email, ctx.user.password, ctx.svc.config.publicUrl],
+    ctx.project,
+  );
   assert.is(ran.code, 0, ran.stderr);
   const out = JSON.parse(ran.stdout.trim().split('\n').pop()!);
   assert.equal(out, {
@@ -256,7 +293,10 @@ s('the consumer runs against a live service (ESM), and the CommonJS entry loads'
 
   const cjs = await sh(
     process.execPath,
-    ['-e', "const c = require('@secure-auth/client'); console.log([typeof c.createAuthClient, typeof c.createSession, typeof c.createTokenVerifier, c.AppCode.UNAUTHENTICATED].join(' '))"],
+    [
+      '-e',
+      "const c = require('@secure-auth/client'); console.log([typeof c.createAuthClient, typeof c.createSession, typeof c.createTokenVerifier, c.AppCode.UNAUTHENTICATED].join(' '))",
+    ],
     ctx.project,
   );
   assert.is(cjs.code, 0, cjs.stderr);

@@ -62,44 +62,66 @@ s.after(async (ctx) => {
 function recorder() {
   const changes: Array<BrowserTokenPair | null> = [];
   const ends: SessionEndReason[] = [];
-  return { changes, ends, onChange: (p: BrowserTokenPair | null) => changes.push(p), onEnd: (r: SessionEndReason) => ends.push(r) };
+  return {
+    changes,
+    ends,
+    onChange: (p: BrowserTokenPair | null) => changes.push(p),
+    onEnd: (r: SessionEndReason) => ends.push(r),
+  };
 }
 
-s('the app never sees a refresh token: login keeps only the access token, the cookie holds the rest', async ({ svc }) => {
-  const user = await createVerifiedUser(svc.url);
-  const net = browserFetch();
-  const rec = recorder();
-  const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch, ...rec });
-  const pair = await signedIn(session.login({ email: user.email, password: user.password }));
-  assert.type(pair.accessToken, 'string');
-  assert.is(pair.refreshToken, undefined);
-  assert.is(session.tokens()?.refreshToken, undefined);
-  assert.ok(net.jar.value, 'the service set the cookie');
-  assert.ok(net.bodies.every((b) => !b.includes(net.jar.value!)), 'no response body carries the refresh token');
-  assert.ok(net.credentials.every((c) => c === 'include'), 'every request is made with credentials: include');
-  assert.is((await session.client.auth.me.query()).email, user.email);
-  assert.is(rec.changes.length, 1);
-});
+s(
+  'the app never sees a refresh token: login keeps only the access token, the cookie holds the rest',
+  async ({ svc }) => {
+    const user = await createVerifiedUser(svc.url);
+    const net = browserFetch();
+    const rec = recorder();
+    const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch, ...rec });
+    const pair = await signedIn(session.login({ email: user.email, password: user.password }));
+    assert.type(pair.accessToken, 'string');
+    assert.is(pair.refreshToken, undefined);
+    assert.is(session.tokens()?.refreshToken, undefined);
+    assert.ok(net.jar.value, 'the service set the cookie');
+    assert.ok(
+      net.bodies.every((b) => !b.includes(net.jar.value!)),
+      'no response body carries the refresh token',
+    );
+    assert.ok(
+      net.credentials.every((c) => c === 'include'),
+      'every request is made with credentials: include',
+    );
+    assert.is((await session.client.auth.me.query()).email, user.email);
+    assert.is(rec.changes.length, 1);
+  },
+);
 
-s('an expired access token is refreshed through the cookie, once for concurrent calls, rotating the cookie', async ({ svc, clock }) => {
-  const user = await createVerifiedUser(svc.url);
-  const net = browserFetch();
-  const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch });
-  const first = await signedIn(session.login({ email: user.email, password: user.password }));
-  const cookieBefore = net.jar.value;
-  clock.advance(first.expiresIn + 120);
-  const mes = await Promise.all(Array.from({ length: 5 }, () => session.client.auth.me.query()));
-  assert.ok(mes.every((me) => me.email === user.email));
-  assert.is.not(session.tokens()?.accessToken, first.accessToken);
-  assert.ok(net.jar.value && net.jar.value !== cookieBefore, 'the cookie was rotated');
-  const refreshes = net.bodies.filter((b) => b.includes('"tokenType":"Bearer"')).length;
-  assert.is(refreshes, 2, 'one login, one refresh');
-});
+s(
+  'an expired access token is refreshed through the cookie, once for concurrent calls, rotating the cookie',
+  async ({ svc, clock }) => {
+    const user = await createVerifiedUser(svc.url);
+    const net = browserFetch();
+    const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch });
+    const first = await signedIn(session.login({ email: user.email, password: user.password }));
+    const cookieBefore = net.jar.value;
+    clock.advance(first.expiresIn + 120);
+    const mes = await Promise.all(Array.from({ length: 5 }, () => session.client.auth.me.query()));
+    assert.ok(mes.every((me) => me.email === user.email));
+    assert.is.not(session.tokens()?.accessToken, first.accessToken);
+    assert.ok(net.jar.value && net.jar.value !== cookieBefore, 'the cookie was rotated');
+    const refreshes = net.bodies.filter((b) => b.includes('"tokenType":"Bearer"')).length;
+    assert.is(refreshes, 2, 'one login, one refresh');
+  },
+);
 
 s('after a page load, refresh() resumes the session the cookie holds', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
   const net = browserFetch();
-  await signedIn(createSession({ url: svc.url, cookie: true, fetch: net.fetch }).login({ email: user.email, password: user.password }));
+  await signedIn(
+    createSession({ url: svc.url, cookie: true, fetch: net.fetch }).login({
+      email: user.email,
+      password: user.password,
+    }),
+  );
 
   // A new page: a new session object, the same cookie jar.
   const reloaded = createSession({ url: svc.url, cookie: true, fetch: net.fetch });
@@ -132,7 +154,10 @@ s('a password change through the session moves the new session into the cookie',
   const session = createSession({ url: svc.url, cookie: true, fetch: net.fetch });
   await signedIn(session.login({ email: user.email, password: user.password }));
   const before = net.jar.value;
-  const changed = await session.client.auth.changePassword.mutate({ currentPassword: user.password, newPassword: strongPassword() });
+  const changed = await session.client.auth.changePassword.mutate({
+    currentPassword: user.password,
+    newPassword: strongPassword(),
+  });
   assert.is(changed.refreshToken, undefined);
   assert.ok(net.jar.value && net.jar.value !== before);
   assert.is(session.tokens()?.accessToken, changed.accessToken);

@@ -14,7 +14,14 @@ export function countingFetch(rewrite: (url: string) => string = (u) => u) {
     ops(path: string): number {
       return urls
         .filter((u) => u.includes('/trpc/'))
-        .reduce((n, u) => n + decodeURIComponent(new URL(u).pathname.split('/trpc/')[1] ?? '').split(',').filter((p) => p === path).length, 0);
+        .reduce(
+          (n, u) =>
+            n +
+            decodeURIComponent(new URL(u).pathname.split('/trpc/')[1] ?? '')
+              .split(',')
+              .filter((p) => p === path).length,
+          0,
+        );
     },
   };
 }

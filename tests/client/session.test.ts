@@ -28,33 +28,41 @@ s.after(async (ctx) => {
 function recorder() {
   const changes: Array<TokenPair | null> = [];
   const ends: SessionEndReason[] = [];
-  return { changes, ends, onChange: (p: TokenPair | null) => changes.push(p), onEnd: (r: SessionEndReason) => ends.push(r) };
+  return {
+    changes,
+    ends,
+    onChange: (p: TokenPair | null) => changes.push(p),
+    onEnd: (r: SessionEndReason) => ends.push(r),
+  };
 }
 
-s('concurrent calls with an expired access token share exactly one refresh, and all succeed', async ({ svc, clock }) => {
-  const user = await createVerifiedUser(svc.url);
-  const net = countingFetch();
-  const rec = recorder();
-  const session = createSession({ url: svc.url, fetch: net.fetch, tokens: user.tokens, ...rec });
+s(
+  'concurrent calls with an expired access token share exactly one refresh, and all succeed',
+  async ({ svc, clock }) => {
+    const user = await createVerifiedUser(svc.url);
+    const net = countingFetch();
+    const rec = recorder();
+    const session = createSession({ url: svc.url, fetch: net.fetch, tokens: user.tokens, ...rec });
 
-  clock.advance(user.tokens.expiresIn + 120);
-  const direct = await query(svc.url, 'auth.me', undefined, { token: user.tokens.accessToken });
-  assert.is(direct.error?.data.appCode, 'UNAUTHENTICATED', 'the service itself refuses the old access token');
+    clock.advance(user.tokens.expiresIn + 120);
+    const direct = await query(svc.url, 'auth.me', undefined, { token: user.tokens.accessToken });
+    assert.is(direct.error?.data.appCode, 'UNAUTHENTICATED', 'the service itself refuses the old access token');
 
-  // One batch sent at once, and a second wave in a later request.
-  const wave1 = Array.from({ length: 10 }, () => session.client.auth.me.query());
-  await new Promise((r) => setTimeout(r, 0));
-  const wave2 = Array.from({ length: 10 }, () => session.client.sessions.list.query());
-  const [mes, lists] = await Promise.all([Promise.all(wave1), Promise.all(wave2)]);
+    // One batch sent at once, and a second wave in a later request.
+    const wave1 = Array.from({ length: 10 }, () => session.client.auth.me.query());
+    await new Promise((r) => setTimeout(r, 0));
+    const wave2 = Array.from({ length: 10 }, () => session.client.sessions.list.query());
+    const [mes, lists] = await Promise.all([Promise.all(wave1), Promise.all(wave2)]);
 
-  assert.ok(mes.every((me) => me.email === user.email));
-  assert.ok(lists.every((l) => l.some((x) => x.current)));
-  assert.is(net.ops('auth.refresh'), 1, 'exactly one refresh request');
-  assert.is(rec.changes.length, 1, 'onChange once, with the new pair');
-  assert.is(rec.changes[0]?.accessToken, session.tokens()?.accessToken);
-  assert.is.not(session.tokens()?.refreshToken, user.tokens.refreshToken);
-  assert.equal(rec.ends, []);
-});
+    assert.ok(mes.every((me) => me.email === user.email));
+    assert.ok(lists.every((l) => l.some((x) => x.current)));
+    assert.is(net.ops('auth.refresh'), 1, 'exactly one refresh request');
+    assert.is(rec.changes.length, 1, 'onChange once, with the new pair');
+    assert.is(rec.changes[0]?.accessToken, session.tokens()?.accessToken);
+    assert.is.not(session.tokens()?.refreshToken, user.tokens.refreshToken);
+    assert.equal(rec.ends, []);
+  },
+);
 
 s('a session revoked elsewhere ends once (invalid_refresh_token) with no retry loop', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
@@ -135,7 +143,10 @@ s('a password change made through the session keeps the session on the new pair'
   const user = await createVerifiedUser(svc.url);
   const rec = recorder();
   const session = createSession({ url: svc.url, tokens: user.tokens, ...rec });
-  const pair = await session.client.auth.changePassword.mutate({ currentPassword: user.password, newPassword: strongPassword() });
+  const pair = await session.client.auth.changePassword.mutate({
+    currentPassword: user.password,
+    newPassword: strongPassword(),
+  });
   assert.is(session.tokens()?.accessToken, pair.accessToken);
   assert.is(rec.changes.length, 1);
   assert.is((await session.client.auth.me.query()).email, user.email);

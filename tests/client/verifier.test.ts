@@ -12,7 +12,9 @@ import { countingFetch, rejection } from './helpers.js';
 
 const OTHER_KEY = 'verifier-suite-other-service-key-0123456789abcdef';
 
-const s = suite<{ svc: TestService; other: TestService; user: TestUser; foreign: TestUser }>('client: createTokenVerifier');
+const s = suite<{ svc: TestService; other: TestService; user: TestUser; foreign: TestUser }>(
+  'client: createTokenVerifier',
+);
 s.before(async (ctx) => {
   ctx.svc = await startService();
   // A second service with its own key: its tokens carry a kid ours never listed.
@@ -82,7 +84,9 @@ s('a tampered token is refused', async ({ svc, user }) => {
   sig[sig.length - 1]! ^= 1;
   assert.is(await refusal(verifier.verify(`${v}.${p}.${b64(sig)}.${footer}`)), 'invalid_signature');
   // a footer naming another kid: unknown key, never "try every key"
-  const otherKid = b64(new TextEncoder().encode(JSON.stringify({ kid: 'k4.pid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })));
+  const otherKid = b64(
+    new TextEncoder().encode(JSON.stringify({ kid: 'k4.pid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })),
+  );
   assert.is(await refusal(verifier.verify(`${v}.${p}.${payload}.${otherKid}`)), 'unknown_key');
 });
 
@@ -113,20 +117,23 @@ s('a wrong audience or issuer is refused', async ({ svc, user }) => {
   assert.is(await refusal(wrongIss.verify(user.tokens.accessToken)), 'wrong_issuer');
 });
 
-s('an unknown kid re-fetches the keys once, then is refused; repeats within the cooldown do not fetch', async ({ svc, user, foreign }) => {
-  const net = countingFetch();
-  const verifier = createTokenVerifier({ url: svc.url, fetch: net.fetch });
-  await verifier.verify(user.tokens.accessToken);
-  assert.is(net.urls.length, 1);
-  await verifier.verify(user.tokens.accessToken);
-  assert.is(net.urls.length, 1, 'keys are cached');
+s(
+  'an unknown kid re-fetches the keys once, then is refused; repeats within the cooldown do not fetch',
+  async ({ svc, user, foreign }) => {
+    const net = countingFetch();
+    const verifier = createTokenVerifier({ url: svc.url, fetch: net.fetch });
+    await verifier.verify(user.tokens.accessToken);
+    assert.is(net.urls.length, 1);
+    await verifier.verify(user.tokens.accessToken);
+    assert.is(net.urls.length, 1, 'keys are cached');
 
-  assert.is(await refusal(verifier.verify(foreign.tokens.accessToken)), 'unknown_key');
-  assert.is(net.urls.length, 2, 'one re-fetch for the unknown kid');
-  assert.is(await refusal(verifier.verify(foreign.tokens.accessToken)), 'unknown_key');
-  assert.is(net.urls.length, 2, 'no fetch storm from made-up kids');
-  assert.ok(net.urls.every((u) => u.endsWith('/.well-known/paseto-keys')));
-});
+    assert.is(await refusal(verifier.verify(foreign.tokens.accessToken)), 'unknown_key');
+    assert.is(net.urls.length, 2, 'one re-fetch for the unknown kid');
+    assert.is(await refusal(verifier.verify(foreign.tokens.accessToken)), 'unknown_key');
+    assert.is(net.urls.length, 2, 'no fetch storm from made-up kids');
+    assert.ok(net.urls.every((u) => u.endsWith('/.well-known/paseto-keys')));
+  },
+);
 
 s('keys given directly verify offline', async ({ svc, user, foreign }) => {
   const { keys } = (await (await fetch(`${svc.url}/.well-known/paseto-keys`)).json()) as { keys: PasetoPublicKey[] };
@@ -142,26 +149,26 @@ s('an unreachable key endpoint is keys_unavailable', async ({ user }) => {
   assert.is(await refusal(verifier.verify(user.tokens.accessToken)), 'keys_unavailable');
 });
 
-s('a key endpoint that fails is asked again only after a doubling backoff, not on every verification', async ({
-  svc,
-  user,
-}) => {
-  let nowMs = Date.now();
-  const net = countingFetch((u) => (down ? 'http://127.0.0.1:9/.well-known/paseto-keys' : u));
-  let down = true;
-  const verifier = createTokenVerifier({ url: svc.url, fetch: net.fetch, now: () => new Date(nowMs) });
-  for (let i = 0; i < 5; i++) assert.is(await refusal(verifier.verify(user.tokens.accessToken)), 'keys_unavailable');
-  assert.is(net.urls.length, 1, 'one fetch for five verifications during the outage');
-  nowMs += 1_100;
-  await refusal(verifier.verify(user.tokens.accessToken));
-  assert.is(net.urls.length, 2, 'retried after the first backoff (1 s)');
-  nowMs += 1_100;
-  await refusal(verifier.verify(user.tokens.accessToken));
-  assert.is(net.urls.length, 2, 'the second backoff is longer (2 s)');
-  down = false;
-  nowMs += 1_000;
-  const claims = await verifier.verify(user.tokens.accessToken).catch(() => null);
-  assert.is(claims?.sub, user.tokens.user.id, 'the service back: keys are fetched and tokens verify');
-});
+s(
+  'a key endpoint that fails is asked again only after a doubling backoff, not on every verification',
+  async ({ svc, user }) => {
+    let nowMs = Date.now();
+    const net = countingFetch((u) => (down ? 'http://127.0.0.1:9/.well-known/paseto-keys' : u));
+    let down = true;
+    const verifier = createTokenVerifier({ url: svc.url, fetch: net.fetch, now: () => new Date(nowMs) });
+    for (let i = 0; i < 5; i++) assert.is(await refusal(verifier.verify(user.tokens.accessToken)), 'keys_unavailable');
+    assert.is(net.urls.length, 1, 'one fetch for five verifications during the outage');
+    nowMs += 1_100;
+    await refusal(verifier.verify(user.tokens.accessToken));
+    assert.is(net.urls.length, 2, 'retried after the first backoff (1 s)');
+    nowMs += 1_100;
+    await refusal(verifier.verify(user.tokens.accessToken));
+    assert.is(net.urls.length, 2, 'the second backoff is longer (2 s)');
+    down = false;
+    nowMs += 1_000;
+    const claims = await verifier.verify(user.tokens.accessToken).catch(() => null);
+    assert.is(claims?.sub, user.tokens.user.id, 'the service back: keys are fetched and tokens verify');
+  },
+);
 
 s.run();

@@ -62,7 +62,11 @@ s.after(async (ctx) => {
 
 async function health(url: string, path = '/health') {
   const res = await fetch(`${url}${path}`);
-  return { status: res.status, cacheControl: res.headers.get('cache-control'), body: (await res.json()) as Record<string, unknown> };
+  return {
+    status: res.status,
+    cacheControl: res.headers.get('cache-control'),
+    body: (await res.json()) as Record<string, unknown>,
+  };
 }
 function assertUnavailable(res: CallResult, what: string) {
   assert.is(res.status, 503, `${what}: ${JSON.stringify(res.body)}`);
@@ -91,17 +95,29 @@ s('with the database down: 503 health, UNAVAILABLE calls, the process keeps serv
     assert.equal(h.body.checks, { database: 'error' }, path);
     assert.is(h.cacheControl, 'no-store', path);
   }
-  assertUnavailable(await mutation(ctx.app.url, 'auth.login', { email: ctx.user.email, password: ctx.user.password }), 'login');
+  assertUnavailable(
+    await mutation(ctx.app.url, 'auth.login', { email: ctx.user.email, password: ctx.user.password }),
+    'login',
+  );
   // A database outage must not look like a logout to clients.
   assertUnavailable(await query(ctx.app.url, 'auth.me', undefined, { token: ctx.user.tokens.accessToken }), 'me');
-  assertUnavailable(await mutation(ctx.app.url, 'auth.refresh', { refreshToken: ctx.user.tokens.refreshToken }), 'refresh');
-  assertUnavailable(await mutation(ctx.app.url, 'auth.register', { email: 'down@example.com', password: ctx.user.password }), 'register');
+  assertUnavailable(
+    await mutation(ctx.app.url, 'auth.refresh', { refreshToken: ctx.user.tokens.refreshToken }),
+    'refresh',
+  );
+  assertUnavailable(
+    await mutation(ctx.app.url, 'auth.register', { email: 'down@example.com', password: ctx.user.password }),
+    'register',
+  );
   // Alive, and the parts that need no database still work.
   const live = await health(ctx.app.url, '/health/live');
   assert.is(live.status, 200);
   assert.is(live.cacheControl, 'no-store');
   assert.is((await fetch(`${ctx.app.url}/.well-known/paseto-keys`)).status, 200);
-  assert.ok(ctx.logs.some((l) => l.includes('database unavailable')), 'outage logged');
+  assert.ok(
+    ctx.logs.some((l) => l.includes('database unavailable')),
+    'outage logged',
+  );
   assert.not.ok(ctx.logs.some((l) => l.includes(ctx.user.password) || l.includes(ctx.user.tokens.refreshToken)));
 });
 

@@ -32,10 +32,15 @@ s('stale anonymous throttles are pruned; recent or still-locked ones stay', asyn
     assert.is(r.error?.data.appCode, 'INVALID_CREDENTIALS');
   }
   const [dStale, dRecent, dLocked] = [stale, recent, locked].map((e) => throttleOf(svc, e));
-  for (const d of [dStale, dRecent, dLocked]) assert.ok(await exists(d!), 'a failed login for an unknown email leaves a throttle row');
+  for (const d of [dStale, dRecent, dLocked])
+    assert.ok(await exists(d!), 'a failed login for an unknown email leaves a throttle row');
 
-  await dbRows(`update login_throttles set updated_at = now() - interval '25 hours' where email_digest = any($1)`, [[dStale, dLocked]]);
-  await dbRows(`update login_throttles set locked_until = now() + interval '10 minutes' where email_digest = $1`, [dLocked]);
+  await dbRows(`update login_throttles set updated_at = now() - interval '25 hours' where email_digest = any($1)`, [
+    [dStale, dLocked],
+  ]);
+  await dbRows(`update login_throttles set locked_until = now() + interval '10 minutes' where email_digest = $1`, [
+    dLocked,
+  ]);
 
   const pruned = await svc.deps.maintenance.runOnce();
   assert.ok(pruned.throttles >= 1);
@@ -45,8 +50,18 @@ s('stale anonymous throttles are pruned; recent or still-locked ones stay', asyn
 });
 
 s('delivered mail is pruned after its retention; pending mail never is', async ({ svc }) => {
-  const id1 = await svc.deps.repos.mailOutbox.enqueue(svc.deps.sql(), 'test', 'sealed-' + randomBytes(4).toString('hex'), new Date(Date.now() + 3600_000));
-  const id2 = await svc.deps.repos.mailOutbox.enqueue(svc.deps.sql(), 'test', 'sealed-' + randomBytes(4).toString('hex'), new Date(Date.now() + 3600_000));
+  const id1 = await svc.deps.repos.mailOutbox.enqueue(
+    svc.deps.sql(),
+    'test',
+    'sealed-' + randomBytes(4).toString('hex'),
+    new Date(Date.now() + 3600_000),
+  );
+  const id2 = await svc.deps.repos.mailOutbox.enqueue(
+    svc.deps.sql(),
+    'test',
+    'sealed-' + randomBytes(4).toString('hex'),
+    new Date(Date.now() + 3600_000),
+  );
   // id1: delivered eight days ago; id2: pending (next attempt in an hour).
   await dbRows(`update mail_outbox set sent_at = now() - interval '8 days', payload = '' where id = $1`, [id1]);
   await svc.deps.maintenance.runOnce();

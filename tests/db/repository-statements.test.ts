@@ -93,7 +93,8 @@ s('every statement prepares on the migrated schema and returns exactly the colum
       if (!st.columns) continue;
       const returned = new Map(fields.map((f) => [f.name, f.kind]));
       for (const [name, kind] of st.columns) {
-        if (!returned.has(name)) problems.push(`${st.where}: row type has ${name}, the statement returns no such column`);
+        if (!returned.has(name))
+          problems.push(`${st.where}: row type has ${name}, the statement returns no such column`);
         else if (returned.get(name) !== kind) {
           problems.push(`${st.where}: ${name} is ${returned.get(name)} in the database, ${kind} in the row type`);
         }

@@ -35,8 +35,14 @@ s('ended sessions go after RETENTION_DAYS; live and recently ended ones stay', a
   const oldRevoked = sidOf((await login()).data.accessToken);
   const recentRevoked = sidOf((await login()).data.accessToken);
   const oldExpired = sidOf((await login()).data.accessToken);
-  await dbRows(`update refresh_tokens set revoked_at = now() - interval '31 days', revoked_reason = 'logout' where family_id = $1`, [oldRevoked]);
-  await dbRows(`update refresh_tokens set revoked_at = now() - interval '2 days', revoked_reason = 'logout' where family_id = $1`, [recentRevoked]);
+  await dbRows(
+    `update refresh_tokens set revoked_at = now() - interval '31 days', revoked_reason = 'logout' where family_id = $1`,
+    [oldRevoked],
+  );
+  await dbRows(
+    `update refresh_tokens set revoked_at = now() - interval '2 days', revoked_reason = 'logout' where family_id = $1`,
+    [recentRevoked],
+  );
   await dbRows(`update refresh_tokens set expires_at = now() - interval '31 days' where family_id = $1`, [oldExpired]);
   // The live session's first row is older than the retention but its session has not ended.
   await dbRows(`update refresh_tokens set created_at = now() - interval '90 days' where family_id = $1`, [live]);
@@ -57,21 +63,34 @@ s('used or expired one-time tokens go after RETENTION_DAYS; a pending one stays'
   await mutation(svc.url, 'auth.requestPasswordReset', { email: user.email });
   await testGlobals().smtp.waitFor(user.email, 'Reset your password');
   // The verification token was used at sign-up: make that 31 days ago.
-  await dbRows(`update email_tokens set used_at = now() - interval '31 days' where user_id = $1 and purpose = 'verify_email'`, [id]);
+  await dbRows(
+    `update email_tokens set used_at = now() - interval '31 days' where user_id = $1 and purpose = 'verify_email'`,
+    [id],
+  );
   await svc.deps.maintenance.runOnce();
   const left = await dbRows<{ purpose: string }>('select purpose from email_tokens where user_id = $1', [id]);
-  assert.equal(left.map((r) => r.purpose), ['reset_password']);
+  assert.equal(
+    left.map((r) => r.purpose),
+    ['reset_password'],
+  );
 });
 
 s('audit rows go after AUDIT_RETENTION_DAYS', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
   const id = (await dbRow<{ id: string }>('select id from users where email = $1', [user.email]))!.id;
-  const before = Number((await dbRow<{ n: string }>('select count(*) as n from security_events where user_id = $1', [id]))!.n);
+  const before = Number(
+    (await dbRow<{ n: string }>('select count(*) as n from security_events where user_id = $1', [id]))!.n,
+  );
   assert.ok(before >= 2);
-  await dbRows(`update security_events set created_at = now() - interval '366 days' where user_id = $1 and event_type = 'user_registration'`, [id]);
+  await dbRows(
+    `update security_events set created_at = now() - interval '366 days' where user_id = $1 and event_type = 'user_registration'`,
+    [id],
+  );
   const result = await svc.deps.maintenance.runOnce();
   assert.ok(result.securityEvents >= 1);
-  const after = Number((await dbRow<{ n: string }>('select count(*) as n from security_events where user_id = $1', [id]))!.n);
+  const after = Number(
+    (await dbRow<{ n: string }>('select count(*) as n from security_events where user_id = $1', [id]))!.n,
+  );
   assert.is(after, before - 1);
 });
 
@@ -92,7 +111,10 @@ s('AUDIT_RETENTION_DAYS=0 keeps audit rows for ever', async () => {
 s('instances take turns: while another holds the maintenance lock, a pass deletes nothing', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
   const sid = sidOf(user.tokens.accessToken);
-  await dbRows(`update refresh_tokens set revoked_at = now() - interval '40 days', revoked_reason = 'logout' where family_id = $1`, [sid]);
+  await dbRows(
+    `update refresh_tokens set revoked_at = now() - interval '40 days', revoked_reason = 'logout' where family_id = $1`,
+    [sid],
+  );
   const other = new pg.Client({ connectionString: testGlobals().databaseUrl });
   await other.connect();
   try {

@@ -72,9 +72,38 @@ s('the documented tables and columns exist', async ({ url }) => {
     );
     const has = (t: string, c: string) => rows.some((r) => r.table_name === t && r.column_name === c);
     const spec: Record<string, string[]> = {
-      users: ['id', 'email', 'hashed_password', 'full_name', 'email_verified_at', 'is_active', 'is_superuser', 'failed_attempts', 'locked_until', 'session_version', 'password_changed_at', 'last_login_at', 'created_at', 'updated_at'],
+      users: [
+        'id',
+        'email',
+        'hashed_password',
+        'full_name',
+        'email_verified_at',
+        'is_active',
+        'is_superuser',
+        'failed_attempts',
+        'locked_until',
+        'session_version',
+        'password_changed_at',
+        'last_login_at',
+        'created_at',
+        'updated_at',
+      ],
       lockouts: ['user_id', 'failed_attempts', 'locked_at', 'locked_until', 'source_ip', 'released_at', 'released_by'],
-      refresh_tokens: ['id', 'user_id', 'family_id', 'parent_id', 'generation', 'token_hash', 'created_at', 'expires_at', 'used_at', 'revoked_at', 'revoked_reason', 'user_agent', 'ip'],
+      refresh_tokens: [
+        'id',
+        'user_id',
+        'family_id',
+        'parent_id',
+        'generation',
+        'token_hash',
+        'created_at',
+        'expires_at',
+        'used_at',
+        'revoked_at',
+        'revoked_reason',
+        'user_agent',
+        'ip',
+      ],
       email_tokens: ['user_id', 'purpose', 'token_hash', 'expires_at', 'used_at'],
       security_events: ['id', 'event_type', 'severity', 'outcome', 'user_id', 'ip', 'created_at', 'details'],
     };
@@ -82,9 +111,18 @@ s('the documented tables and columns exist', async ({ url }) => {
       for (const column of columns) assert.ok(has(table, column), `${table}.${column}`);
     }
     // Digests are unique, so a digest lookup is one index probe and a collision cannot alias two tokens.
-    const { rows: uniques } = await client.query<{ indexdef: string }>("select indexdef from pg_indexes where schemaname = 'public' and indexdef ilike '%unique%'");
-    for (const [table, column] of [['users', 'email'], ['refresh_tokens', 'token_hash'], ['email_tokens', 'token_hash']]) {
-      assert.ok(uniques.some((u) => u.indexdef.includes(`ON public.${table} `) && u.indexdef.includes(`(${column})`)), `unique ${table}.${column}`);
+    const { rows: uniques } = await client.query<{ indexdef: string }>(
+      "select indexdef from pg_indexes where schemaname = 'public' and indexdef ilike '%unique%'",
+    );
+    for (const [table, column] of [
+      ['users', 'email'],
+      ['refresh_tokens', 'token_hash'],
+      ['email_tokens', 'token_hash'],
+    ]) {
+      assert.ok(
+        uniques.some((u) => u.indexdef.includes(`ON public.${table} `) && u.indexdef.includes(`(${column})`)),
+        `unique ${table}.${column}`,
+      );
     }
   } finally {
     await client.end();

@@ -84,7 +84,8 @@ s('SIGKILL mid-storm: clean answers only, one live token per session, acknowledg
     await Promise.all(storm);
   }
 
-  for (const key of statuses.keys()) assert.ok(key === '200' || key === '503 UNAVAILABLE', `unexpected answer ${key}: ${JSON.stringify([...statuses])}`);
+  for (const key of statuses.keys())
+    assert.ok(key === '200' || key === '503 UNAVAILABLE', `unexpected answer ${key}: ${JSON.stringify([...statuses])}`);
   assert.ok(statuses.has('503 UNAVAILABLE'), `the outage was seen: ${JSON.stringify([...statuses])}`);
 
   const db = new pg.Client({ connectionString: ctx.db.url });

@@ -19,9 +19,28 @@ s.after(async (ctx) => {
   await ctx.svc.close();
 });
 
-const PATHS = ['/trpc/auth.login', '/trpc/auth.me', '/trpc/auth.refresh', '/trpc/auth.login,auth.me', '/trpc/', '/trpc/nope', '/health', '/metrics', '/.well-known/paseto-keys', '/nowhere'];
+const PATHS = [
+  '/trpc/auth.login',
+  '/trpc/auth.me',
+  '/trpc/auth.refresh',
+  '/trpc/auth.login,auth.me',
+  '/trpc/',
+  '/trpc/nope',
+  '/health',
+  '/metrics',
+  '/.well-known/paseto-keys',
+  '/nowhere',
+];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
-const CONTENT_TYPES = ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', '', 'application/jsonx'];
+const CONTENT_TYPES = [
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  '',
+  'application/jsonx',
+];
 
 function clean(status: number, text: string, what: string): void {
   assert.ok(status < 500 || status === 503, `${what}: ${status} ${text.slice(0, 200)}`);
@@ -36,7 +55,15 @@ s('methods, content types, bodies and headers: never a 5xx or a stack', async ({
       fc.constantFrom(...METHODS),
       fc.constantFrom(...CONTENT_TYPES),
       nastyString,
-      fc.record({ authorization: headerValue, 'x-request-id': headerValue, 'x-forwarded-for': headerValue, 'user-agent': headerValue }, { requiredKeys: [] }),
+      fc.record(
+        {
+          authorization: headerValue,
+          'x-request-id': headerValue,
+          'x-forwarded-for': headerValue,
+          'user-agent': headerValue,
+        },
+        { requiredKeys: [] },
+      ),
       async (path, method, contentType, body, headers) => {
         const hasBody = !['GET', 'HEAD', 'OPTIONS'].includes(method);
         const res = await fetch(`${svc.url}${path}`, {
@@ -54,14 +81,16 @@ s('methods, content types, bodies and headers: never a 5xx or a stack', async ({
 s('the refresh-token codec never throws, and refresh never answers 5xx, for any string', async ({ svc }) => {
   const codec = new RefreshTokenCodec(new Keyring(baseTestEnv().SECRET_KEY!));
   const genuine = codec.create({ familyId: '00000000-0000-4000-8000-000000000000', generation: 3 }).token;
-  const tampered = fc
-    .tuple(fc.nat({ max: 67 }), fc.integer({ min: 1, max: 255 }))
-    .map(([i, x]) => {
-      const raw = Buffer.from(genuine, 'base64url');
-      raw[i] = raw[i]! ^ x;
-      return raw.toString('base64url');
-    });
-  const candidates = fc.oneof(nastyString, tampered, fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b).toString('base64url')));
+  const tampered = fc.tuple(fc.nat({ max: 67 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
+    const raw = Buffer.from(genuine, 'base64url');
+    raw[i] = raw[i]! ^ x;
+    return raw.toString('base64url');
+  });
+  const candidates = fc.oneof(
+    nastyString,
+    tampered,
+    fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b).toString('base64url')),
+  );
   await fc.assert(
     fc.asyncProperty(candidates, async (token) => {
       assert.is(codec.parse(token), undefined, 'only our own tokens parse');

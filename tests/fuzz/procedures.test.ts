@@ -24,9 +24,9 @@ s.after(async (ctx) => {
 interface ProcedureDef {
   _def: { type: 'query' | 'mutation' | 'subscription' };
 }
-const procedures = Object.entries((appRouter as unknown as { _def: { procedures: Record<string, ProcedureDef> } })._def.procedures).map(
-  ([path, p]) => ({ path, type: p._def.type }),
-);
+const procedures = Object.entries(
+  (appRouter as unknown as { _def: { procedures: Record<string, ProcedureDef> } })._def.procedures,
+).map(([path, p]) => ({ path, type: p._def.type }));
 
 async function call(url: string, p: { path: string; type: string }, body: string | undefined, token?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -41,7 +41,11 @@ async function call(url: string, p: { path: string; type: string }, body: string
 
 function assertClean(r: { status: number; text: string }, what: string): void {
   assert.ok(r.status < 500, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
-  assert.not.match(r.text, /"stack"|at [A-Za-z.]+ \(|node_modules|\/work\//, `${what}: internals in ${r.text.slice(0, 300)}`);
+  assert.not.match(
+    r.text,
+    /"stack"|at [A-Za-z.]+ \(|node_modules|\/work\//,
+    `${what}: internals in ${r.text.slice(0, 300)}`,
+  );
   // Too large for the HTTP server itself (URL or body): refused before the app, with no body to speak of.
   if ([413, 414, 431].includes(r.status)) return;
   if (r.status >= 400) {
@@ -61,22 +65,33 @@ s('every procedure there is is covered', () => {
   assert.ok(procedures.length >= 20, procedures.map((p) => p.path).join(' '));
 });
 
-s('arbitrary JSON to every procedure, anonymous and signed in: a clean 4xx or a 200, no new account', async ({ svc, user }) => {
-  const before = await usersCount();
-  await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...procedures), nastyValue, fc.boolean(), async (p, input, signedIn) => {
-      const r = await call(svc.url, p, JSON.stringify(input), signedIn ? user.tokens.accessToken : undefined);
-      assertClean(r, `${p.path} ${JSON.stringify(input)?.slice(0, 120)}`);
-    }),
-    fuzzParameters(250),
-  );
-  assert.is(await usersCount(), before, 'no account was created by malformed input');
-});
+s(
+  'arbitrary JSON to every procedure, anonymous and signed in: a clean 4xx or a 200, no new account',
+  async ({ svc, user }) => {
+    const before = await usersCount();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...procedures), nastyValue, fc.boolean(), async (p, input, signedIn) => {
+        const r = await call(svc.url, p, JSON.stringify(input), signedIn ? user.tokens.accessToken : undefined);
+        assertClean(r, `${p.path} ${JSON.stringify(input)?.slice(0, 120)}`);
+      }),
+      fuzzParameters(250),
+    );
+    assert.is(await usersCount(), before, 'no account was created by malformed input');
+  },
+);
 
 s('broken JSON, deep nesting and non-JSON bodies to every procedure', async ({ svc, user }) => {
   const bodies = fc.oneof(
     nastyString,
-    fc.constantFrom('{', '{"email":', '[', 'null', 'undefined', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}'),
+    fc.constantFrom(
+      '{',
+      '{"email":',
+      '[',
+      'null',
+      'undefined',
+      '{"__proto__":{"admin":true}}',
+      '{"constructor":{"prototype":{"x":1}}}',
+    ),
     fc.integer({ min: 100, max: 20_000 }).map(deeplyNested),
   );
   await fc.assert(

@@ -72,7 +72,16 @@ s('users.get finds a user by id or by email (normalised) and never returns the h
   const byId = await query<AdminUser>(ctx.svc.url, 'admin.users.get', { userId: user.tokens.user.id }, asAdmin(ctx));
   assert.is(byId.status, 200);
   assert.equal(Object.keys(byId.data).sort(), [
-    'createdAt', 'email', 'emailVerified', 'failedAttempts', 'fullName', 'id', 'isActive', 'isSuperuser', 'lastLoginAt', 'lockedUntil',
+    'createdAt',
+    'email',
+    'emailVerified',
+    'failedAttempts',
+    'fullName',
+    'id',
+    'isActive',
+    'isSuperuser',
+    'lastLoginAt',
+    'lockedUntil',
     'mfaEnabled',
   ]);
   assert.is(byId.data.mfaEnabled, false);
@@ -82,7 +91,12 @@ s('users.get finds a user by id or by email (normalised) and never returns the h
   assert.is(byId.data.failedAttempts, 0);
   assert.is(byId.data.lockedUntil, null);
   assert.type(byId.data.lastLoginAt, 'string');
-  const byEmail = await query<AdminUser>(ctx.svc.url, 'admin.users.get', { email: `  ${user.email.toUpperCase()} ` }, asAdmin(ctx));
+  const byEmail = await query<AdminUser>(
+    ctx.svc.url,
+    'admin.users.get',
+    { email: `  ${user.email.toUpperCase()} ` },
+    asAdmin(ctx),
+  );
   assert.is(byEmail.status, 200);
   assert.is(byEmail.data.id, user.tokens.user.id);
   assert.not.match(JSON.stringify(byEmail.body), /scrypt|hashed|password/i);
@@ -131,7 +145,12 @@ s('users.list matches a part of the email case-insensitively and pages stably wh
   assert.is(seen.length, initial.length + added, 'rows added while paging appear once, at the end');
   assert.ok(seen.every((e) => e.startsWith(tag)));
 
-  const nothing = await query<PagedResult<AdminUser>>(ctx.svc.url, 'admin.users.list', { query: `${tag}-none` }, asAdmin(ctx));
+  const nothing = await query<PagedResult<AdminUser>>(
+    ctx.svc.url,
+    'admin.users.list',
+    { query: `${tag}-none` },
+    asAdmin(ctx),
+  );
   assert.equal(nothing.data, { items: [], nextCursor: null });
   const badCursor = await query(ctx.svc.url, 'admin.users.list', { cursor: 'not-a-cursor' }, asAdmin(ctx));
   assert.is(badCursor.status, 400);
@@ -176,36 +195,47 @@ s('unlock clears the lockouts rows and the user counters, and the owner can log 
   assert.is(missing.error?.data.appCode, 'NOT_FOUND');
 });
 
-s('setActive(false) refuses the live access token at once, and the refresh token; enable lets the owner log in', async (ctx) => {
-  const user = await createVerifiedUser(ctx.svc.url);
-  const id = user.tokens.user.id;
-  assert.is((await query(ctx.svc.url, 'auth.me', undefined, { token: user.tokens.accessToken })).status, 200);
+s(
+  'setActive(false) refuses the live access token at once, and the refresh token; enable lets the owner log in',
+  async (ctx) => {
+    const user = await createVerifiedUser(ctx.svc.url);
+    const id = user.tokens.user.id;
+    assert.is((await query(ctx.svc.url, 'auth.me', undefined, { token: user.tokens.accessToken })).status, 200);
 
-  const off = await mutation(ctx.svc.url, 'admin.users.setActive', { userId: id, isActive: false }, asAdmin(ctx));
-  assert.equal(off.data, { ok: true });
-  const me = await query(ctx.svc.url, 'auth.me', undefined, { token: user.tokens.accessToken });
-  assert.is(me.status, 401);
-  assert.is(me.error?.data.appCode, 'UNAUTHENTICATED');
-  const refresh = await mutation(ctx.svc.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken });
-  assert.is(refresh.error?.data.appCode, 'INVALID_REFRESH_TOKEN');
-  const login = await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: user.password });
-  assert.is(login.error?.data.appCode, 'INVALID_CREDENTIALS');
-  assert.is((await query<AdminUser>(ctx.svc.url, 'admin.users.get', { userId: id }, asAdmin(ctx))).data.isActive, false);
+    const off = await mutation(ctx.svc.url, 'admin.users.setActive', { userId: id, isActive: false }, asAdmin(ctx));
+    assert.equal(off.data, { ok: true });
+    const me = await query(ctx.svc.url, 'auth.me', undefined, { token: user.tokens.accessToken });
+    assert.is(me.status, 401);
+    assert.is(me.error?.data.appCode, 'UNAUTHENTICATED');
+    const refresh = await mutation(ctx.svc.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken });
+    assert.is(refresh.error?.data.appCode, 'INVALID_REFRESH_TOKEN');
+    const login = await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: user.password });
+    assert.is(login.error?.data.appCode, 'INVALID_CREDENTIALS');
+    assert.is(
+      (await query<AdminUser>(ctx.svc.url, 'admin.users.get', { userId: id }, asAdmin(ctx))).data.isActive,
+      false,
+    );
 
-  const on = await mutation(ctx.svc.url, 'admin.users.setActive', { userId: id, isActive: true }, asAdmin(ctx));
-  assert.equal(on.data, { ok: true });
-  // Sessions of the disabled period stay ended.
-  const stale = await mutation(ctx.svc.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken });
-  assert.is(stale.error?.data.appCode, 'INVALID_REFRESH_TOKEN');
-  const again = await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: user.password });
-  assert.is(again.status, 200);
-  await assertAudited(ctx, id, 'users.disable');
-  await assertAudited(ctx, id, 'users.enable');
+    const on = await mutation(ctx.svc.url, 'admin.users.setActive', { userId: id, isActive: true }, asAdmin(ctx));
+    assert.equal(on.data, { ok: true });
+    // Sessions of the disabled period stay ended.
+    const stale = await mutation(ctx.svc.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken });
+    assert.is(stale.error?.data.appCode, 'INVALID_REFRESH_TOKEN');
+    const again = await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: user.password });
+    assert.is(again.status, 200);
+    await assertAudited(ctx, id, 'users.disable');
+    await assertAudited(ctx, id, 'users.enable');
 
-  const self = await mutation(ctx.svc.url, 'admin.users.setActive', { userId: ctx.admin.id, isActive: false }, asAdmin(ctx));
-  assert.is(self.status, 400);
-  assert.is(self.error?.data.appCode, 'INVALID_INPUT');
-});
+    const self = await mutation(
+      ctx.svc.url,
+      'admin.users.setActive',
+      { userId: ctx.admin.id, isActive: false },
+      asAdmin(ctx),
+    );
+    assert.is(self.status, 400);
+    assert.is(self.error?.data.appCode, 'INVALID_INPUT');
+  },
+);
 
 s('setSuperuser grants and takes the admin API; tokens with the old claim die at once', async (ctx) => {
   const user = await createVerifiedUser(ctx.svc.url);
@@ -220,14 +250,24 @@ s('setSuperuser grants and takes the admin API; tokens with the old claim die at
   const asNewAdmin = { token: refreshed.data.accessToken };
   assert.is((await query(ctx.svc.url, 'admin.users.list', { limit: 1 }, asNewAdmin)).status, 200);
 
-  const down = await mutation(ctx.svc.url, 'admin.users.setSuperuser', { userId: id, isSuperuser: false }, asAdmin(ctx));
+  const down = await mutation(
+    ctx.svc.url,
+    'admin.users.setSuperuser',
+    { userId: id, isSuperuser: false },
+    asAdmin(ctx),
+  );
   assert.equal(down.data, { ok: true });
   const refused = await query(ctx.svc.url, 'admin.users.list', { limit: 1 }, asNewAdmin);
   assert.is(refused.status, 401);
   await assertAudited(ctx, id, 'users.promote');
   await assertAudited(ctx, id, 'users.demote');
 
-  const self = await mutation(ctx.svc.url, 'admin.users.setSuperuser', { userId: ctx.admin.id, isSuperuser: false }, asAdmin(ctx));
+  const self = await mutation(
+    ctx.svc.url,
+    'admin.users.setSuperuser',
+    { userId: ctx.admin.id, isSuperuser: false },
+    asAdmin(ctx),
+  );
   assert.is(self.error?.data.appCode, 'INVALID_INPUT');
   assert.is((await query(ctx.svc.url, 'admin.users.list', { limit: 1 }, asAdmin(ctx))).status, 200);
 });
@@ -239,9 +279,17 @@ s('revokeSessions ends every session of the user and reports how many', async (c
   assert.equal(r.data, { revoked: 2 });
   for (const t of [user.tokens, second.data]) {
     assert.is((await query(ctx.svc.url, 'auth.me', undefined, { token: t.accessToken })).status, 401);
-    assert.is((await mutation(ctx.svc.url, 'auth.refresh', { refreshToken: t.refreshToken })).error?.data.appCode, 'INVALID_REFRESH_TOKEN');
+    assert.is(
+      (await mutation(ctx.svc.url, 'auth.refresh', { refreshToken: t.refreshToken })).error?.data.appCode,
+      'INVALID_REFRESH_TOKEN',
+    );
   }
-  const again = await mutation(ctx.svc.url, 'admin.users.revokeSessions', { userId: user.tokens.user.id }, asAdmin(ctx));
+  const again = await mutation(
+    ctx.svc.url,
+    'admin.users.revokeSessions',
+    { userId: user.tokens.user.id },
+    asAdmin(ctx),
+  );
   assert.equal(again.data, { revoked: 0 });
   await assertAudited(ctx, user.tokens.user.id, 'users.revokeSessions');
 });
@@ -260,7 +308,10 @@ s('forcePasswordReset: the password stops working, sessions end, and the emailed
   const mail = await testGlobals().smtp.waitFor(user.email, 'Reset your password');
   assert.is(testGlobals().smtp.all(user.email, 'Reset your password').length, sentBefore + 1);
   const newPassword = strongPassword();
-  const reset = await mutation(ctx.svc.url, 'auth.resetPassword', { token: linkToken(mail, 'reset-password'), newPassword });
+  const reset = await mutation(ctx.svc.url, 'auth.resetPassword', {
+    token: linkToken(mail, 'reset-password'),
+    newPassword,
+  });
   assert.is(reset.status, 200);
   assert.is((await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: newPassword })).status, 200);
   await assertAudited(ctx, id, 'users.forcePasswordReset');
@@ -270,21 +321,43 @@ s('securityEvents.list filters by user, type and time, pages newest first, and n
   const user = await createVerifiedUser(ctx.svc.url);
   const id = user.tokens.user.id;
   const since = new Date(Date.now() - 60_000).toISOString();
-  for (let i = 0; i < 3; i++) await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: `Wrong-${i}-password-here` });
+  for (let i = 0; i < 3; i++)
+    await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: `Wrong-${i}-password-here` });
   await mutation(ctx.svc.url, 'admin.users.unlock', { userId: id }, asAdmin(ctx));
 
   const all = await adminEvents(ctx, { userId: id });
   assert.ok(all.every((e) => e.userId === id));
   for (const e of all) {
-    assert.equal(Object.keys(e).sort(), ['createdAt', 'details', 'eventType', 'id', 'ip', 'outcome', 'severity', 'userId']);
+    assert.equal(Object.keys(e).sort(), [
+      'createdAt',
+      'details',
+      'eventType',
+      'id',
+      'ip',
+      'outcome',
+      'severity',
+      'userId',
+    ]);
     assert.ok(!Number.isNaN(Date.parse(e.createdAt)));
   }
   const types = new Set(all.map((e) => e.eventType));
-  for (const t of ['user_registration', 'email_verified', 'auth_success', 'auth_failure', 'account_lockout', 'account_unlocked', 'admin_action']) {
+  for (const t of [
+    'user_registration',
+    'email_verified',
+    'auth_success',
+    'auth_failure',
+    'account_lockout',
+    'account_unlocked',
+    'admin_action',
+  ]) {
     assert.ok(types.has(t), `missing ${t}`);
   }
   const sorted = [...all].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
-  assert.equal(all.map((e) => e.id), sorted.map((e) => e.id), 'newest first');
+  assert.equal(
+    all.map((e) => e.id),
+    sorted.map((e) => e.id),
+    'newest first',
+  );
   assert.not.match(JSON.stringify(all), new RegExp(user.email.replace(/[.]/g, '\\.')), 'emails are masked');
 
   const failures = await adminEvents(ctx, { userId: id, type: 'auth_failure' });
@@ -309,9 +382,14 @@ s('securityEvents.list filters by user, type and time, pages newest first, and n
     cursor = r.data.nextCursor ?? undefined;
     await mutation(ctx.svc.url, 'auth.login', { email: user.email, password: 'Another-wrong-password-1' });
   } while (cursor);
-  assert.equal(paged, all.map((e) => e.id));
+  assert.equal(
+    paged,
+    all.map((e) => e.id),
+  );
 
-  const audit = (await adminEvents(ctx, { userId: id, type: 'admin_action' })).find((e) => e.details.action === 'users.unlock');
+  const audit = (await adminEvents(ctx, { userId: id, type: 'admin_action' })).find(
+    (e) => e.details.action === 'users.unlock',
+  );
   assert.ok(audit);
   assert.is(audit!.details.actor_id, ctx.admin.id);
   assert.is(audit!.details.target_id, id);

@@ -25,7 +25,11 @@ export async function lockByFailedLogins(url: string, email: string, attempts: n
 }
 
 /** Direct reads of the shared test database (what an operator's psql would show). */
-export async function dbRows<T = Record<string, unknown>>(text: string, params: unknown[] = [], url = testGlobals().databaseUrl): Promise<T[]> {
+export async function dbRows<T = Record<string, unknown>>(
+  text: string,
+  params: unknown[] = [],
+  url = testGlobals().databaseUrl,
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -34,13 +34,41 @@ const s = suite('API reference');
 s('the router has every public procedure', () => {
   const paths = Object.keys(procedures);
   for (const p of [
-    'health', 'auth.register', 'auth.verifyEmail', 'auth.resendVerification', 'auth.login', 'auth.refresh', 'auth.logout',
-    'auth.me', 'auth.changePassword', 'auth.requestPasswordReset', 'auth.resetPassword', 'sessions.list', 'sessions.revoke',
-    'sessions.revokeAll', 'admin.users.list', 'admin.users.get', 'admin.users.unlock', 'admin.users.setSuperuser',
-    'admin.users.setActive', 'admin.users.revokeSessions', 'admin.users.forcePasswordReset', 'admin.securityEvents.list',
-    'admin.users.resetMfa', 'mfa.list', 'mfa.totp.enroll', 'mfa.totp.confirm', 'mfa.passkey.registerOptions',
-    'mfa.passkey.register', 'mfa.remove', 'mfa.recoveryCodes.regenerate', 'auth.mfa.verify', 'auth.mfa.passkeyOptions',
-    'auth.mfa.passkeyVerify', 'auth.passkey.loginOptions', 'auth.passkey.login',
+    'health',
+    'auth.register',
+    'auth.verifyEmail',
+    'auth.resendVerification',
+    'auth.login',
+    'auth.refresh',
+    'auth.logout',
+    'auth.me',
+    'auth.changePassword',
+    'auth.requestPasswordReset',
+    'auth.resetPassword',
+    'sessions.list',
+    'sessions.revoke',
+    'sessions.revokeAll',
+    'admin.users.list',
+    'admin.users.get',
+    'admin.users.unlock',
+    'admin.users.setSuperuser',
+    'admin.users.setActive',
+    'admin.users.revokeSessions',
+    'admin.users.forcePasswordReset',
+    'admin.securityEvents.list',
+    'admin.users.resetMfa',
+    'mfa.list',
+    'mfa.totp.enroll',
+    'mfa.totp.confirm',
+    'mfa.passkey.registerOptions',
+    'mfa.passkey.register',
+    'mfa.remove',
+    'mfa.recoveryCodes.regenerate',
+    'auth.mfa.verify',
+    'auth.mfa.passkeyOptions',
+    'auth.mfa.passkeyVerify',
+    'auth.passkey.loginOptions',
+    'auth.passkey.login',
   ]) {
     assert.ok(paths.includes(p), `router lacks ${p}`);
   }
@@ -71,7 +99,8 @@ s('the reference documents no procedure the router does not have', () => {
 
 s('every appCode is explained', async () => {
   const { AppCode } = await import('../../shared/app-codes.js');
-  for (const code of Object.keys(AppCode)) assert.ok(doc.includes(`\`${code}\``), `appCode ${code} not in the reference`);
+  for (const code of Object.keys(AppCode))
+    assert.ok(doc.includes(`\`${code}\``), `appCode ${code} not in the reference`);
 });
 
 s.run();

@@ -25,7 +25,9 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
 }
 
-const compose = parse(readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8')) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8')) as {
+  services: Record<string, ComposeService>;
+};
 const services = compose.services;
 
 /** `${NAME:-default}` as compose resolves it with NAME unset. */

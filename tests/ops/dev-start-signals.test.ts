@@ -51,7 +51,10 @@ s('SIGTERM to npm start stops the service and its embedded PostgreSQL; no proces
   try {
     let healthy = false;
     for (let i = 0; i < 120 && !healthy; i++) {
-      healthy = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+      healthy = await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!healthy) await new Promise((r) => setTimeout(r, 500));
     }
     assert.ok(healthy, 'npm start serves /health');
@@ -65,7 +68,13 @@ s('SIGTERM to npm start stops the service and its embedded PostgreSQL; no proces
       left = processesMentioning(dataDir);
     }
     assert.equal(left, [], 'no service or PostgreSQL process left behind');
-    assert.is(await fetch(`http://127.0.0.1:${port}/health`).then(() => 'answered', () => 'refused'), 'refused');
+    assert.is(
+      await fetch(`http://127.0.0.1:${port}/health`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+      'refused',
+    );
   } finally {
     if (npm.exitCode === null) npm.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

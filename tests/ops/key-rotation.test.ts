@@ -17,7 +17,8 @@ const OLD_KEY = 'rotation-old-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const NEW_KEY = 'rotation-new-key-ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210';
 rememberSecret(OLD_KEY, NEW_KEY);
 
-const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[3]!, 'base64url').toString('utf8')).kid as string;
+const kidOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[3]!, 'base64url').toString('utf8')).kid as string;
 
 const s = suite<{ before: TestService; user: TestUser }>('key rotation');
 s.before(async (ctx) => {
@@ -63,7 +64,9 @@ s('with the old key in SECRET_KEY_PREVIOUS sessions survive and move to the new 
 
     const me = await query(rotated.url, 'auth.me', undefined, { token: user.tokens.accessToken });
     assert.is(me.status, 200, 'an access token signed with the previous key still verifies');
-    const refreshed = await mutation<TokenPair>(rotated.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken });
+    const refreshed = await mutation<TokenPair>(rotated.url, 'auth.refresh', {
+      refreshToken: user.tokens.refreshToken,
+    });
     assert.is(refreshed.status, 200, JSON.stringify(refreshed.body));
     assert.is(kidOf(refreshed.data.accessToken), keys.keys[0].kid, 'the new pair is signed with the current key');
 

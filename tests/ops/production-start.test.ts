@@ -72,29 +72,33 @@ function rawGet(url: string): Promise<number> {
   });
 }
 
-s('the Dockerfile: multi-stage, LTS slim, npm ci, production deps, non-root, HEALTHCHECK, no secrets, same start command', () => {
-  assert.match(dockerfile, /ARG NODE_IMAGE=node:(22|24)-slim/);
-  assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 3, 'multi-stage');
-  assert.match(dockerfile, /RUN .*npm ci\s*$/m, 'npm ci from the lockfile in the build stage');
-  assert.match(dockerfile, /RUN .*npm ci --omit=dev --omit=optional --ignore-scripts/);
-  assert.match(dockerfile, /RUN npm run build/);
-  assert.match(runtimeStage, /^USER node$/m);
-  assert.match(runtimeStage, /^HEALTHCHECK .*\n?.*\/health/m);
-  assert.match(runtimeStage, /ENV NODE_ENV=production/);
-  assert.match(runtimeStage, /APP_ENV=production/);
-  // The runtime stage copies only dependencies, package.json and the build.
-  const copies = [...runtimeStage.matchAll(/^COPY .*$/gm)].map((m) => m[0]);
-  assert.equal(copies, [
-    'COPY --from=deps /app/node_modules node_modules',
-    'COPY --from=deps /app/package.json package.json',
-    'COPY --from=build /app/dist dist',
-  ]);
-  assert.not.match(dockerfile, /COPY[^\n]*\.env|ARG [A-Z_]*(SECRET|PASSWORD|TOKEN)|ENV [^\n]*(SECRET_KEY|PASSWORD)=/);
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtimeStage)![1]!) as string[];
-  assert.equal(cmd, ['node', ...scriptArgs('start:prod')], 'CMD is npm run start:prod');
-  const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
-  for (const entry of ['.env', '.env.*', '.data', 'node_modules', 'dist', '.git']) assert.ok(ignore.includes(entry), `.dockerignore: ${entry}`);
-});
+s(
+  'the Dockerfile: multi-stage, LTS slim, npm ci, production deps, non-root, HEALTHCHECK, no secrets, same start command',
+  () => {
+    assert.match(dockerfile, /ARG NODE_IMAGE=node:(22|24)-slim/);
+    assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 3, 'multi-stage');
+    assert.match(dockerfile, /RUN .*npm ci\s*$/m, 'npm ci from the lockfile in the build stage');
+    assert.match(dockerfile, /RUN .*npm ci --omit=dev --omit=optional --ignore-scripts/);
+    assert.match(dockerfile, /RUN npm run build/);
+    assert.match(runtimeStage, /^USER node$/m);
+    assert.match(runtimeStage, /^HEALTHCHECK .*\n?.*\/health/m);
+    assert.match(runtimeStage, /ENV NODE_ENV=production/);
+    assert.match(runtimeStage, /APP_ENV=production/);
+    // The runtime stage copies only dependencies, package.json and the build.
+    const copies = [...runtimeStage.matchAll(/^COPY .*$/gm)].map((m) => m[0]);
+    assert.equal(copies, [
+      'COPY --from=deps /app/node_modules node_modules',
+      'COPY --from=deps /app/package.json package.json',
+      'COPY --from=build /app/dist dist',
+    ]);
+    assert.not.match(dockerfile, /COPY[^\n]*\.env|ARG [A-Z_]*(SECRET|PASSWORD|TOKEN)|ENV [^\n]*(SECRET_KEY|PASSWORD)=/);
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtimeStage)![1]!) as string[];
+    assert.equal(cmd, ['node', ...scriptArgs('start:prod')], 'CMD is npm run start:prod');
+    const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['.env', '.env.*', '.data', 'node_modules', 'dist', '.git'])
+      assert.ok(ignore.includes(entry), `.dockerignore: ${entry}`);
+  },
+);
 
 s('the production layout holds no development package', ({ dir }) => {
   // typescript stays: it is a peer dependency of @trpc/* (npm installs peers); unused at run time.
@@ -106,26 +110,32 @@ s('the production layout holds no development package', ({ dir }) => {
   assert.ok(existsSync(path.join(dir, 'dist/otel/register.js')));
 });
 
-s('a production start on an unmigrated database refuses; migrate:prod applies the migrations, then says up to date', async ({ dir }) => {
-  const db = await freshDatabase('prod_migrate');
-  try {
-  const env = productionEnv({ DATABASE_URL: db.url });
-  const early = await startProduction(dir, scriptArgs('start:prod'), env);
-  const { code } = await early.exited;
-  assert.is(code, 1);
-  assert.match(early.stderr(), /cannot start\. the database schema is behind \(\d+ pending migrations?: Migration\d+(, Migration\d+)*\); run the migration job/);
+s(
+  'a production start on an unmigrated database refuses; migrate:prod applies the migrations, then says up to date',
+  async ({ dir }) => {
+    const db = await freshDatabase('prod_migrate');
+    try {
+      const env = productionEnv({ DATABASE_URL: db.url });
+      const early = await startProduction(dir, scriptArgs('start:prod'), env);
+      const { code } = await early.exited;
+      assert.is(code, 1);
+      assert.match(
+        early.stderr(),
+        /cannot start\. the database schema is behind \(\d+ pending migrations?: Migration\d+(, Migration\d+)*\); run the migration job/,
+      );
 
-  const first = runNode(dir, scriptArgs('migrate:prod'), env);
-  assert.is(first.status, 0, first.stderr);
-  assert.match(first.stdout, /^applied Migration\d+$/m);
-  const again = runNode(dir, scriptArgs('migrate:prod'), env);
-  assert.is(again.status, 0, again.stderr);
-  assert.match(again.stdout, 'no pending migrations: the schema is up to date');
-  assert.not.ok(existsSync(path.join(dir, '.data')), 'no local state in production');
-  } finally {
-    await db.drop();
-  }
-});
+      const first = runNode(dir, scriptArgs('migrate:prod'), env);
+      assert.is(first.status, 0, first.stderr);
+      assert.match(first.stdout, /^applied Migration\d+$/m);
+      const again = runNode(dir, scriptArgs('migrate:prod'), env);
+      assert.is(again.status, 0, again.stderr);
+      assert.match(again.stdout, 'no pending migrations: the schema is up to date');
+      assert.not.ok(existsSync(path.join(dir, '.data')), 'no local state in production');
+    } finally {
+      await db.drop();
+    }
+  },
+);
 
 s('start:prod serves /health, logs as production, mails through SMTP, and exits 0 on SIGTERM', async ({ dir, db }) => {
   const p = await startProduction(dir, scriptArgs('start:prod'), productionEnv({ DATABASE_URL: db.url }));
@@ -141,7 +151,11 @@ s('start:prod serves /health, logs as production, mails through SMTP, and exits 
 
     // The image's HEALTHCHECK command, run as Docker would.
     const hc = JSON.parse(/^HEALTHCHECK[^\n]*\\\n\s*CMD (\[[^\n]*\])$/m.exec(runtimeStage)![1]!) as string[];
-    const probe = spawnSync(process.execPath, hc.slice(1), { env: { PORT: new URL(p.url).port }, encoding: 'utf8', timeout: 20_000 });
+    const probe = spawnSync(process.execPath, hc.slice(1), {
+      env: { PORT: new URL(p.url).port },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.is(probe.status, 0, probe.stderr);
 
     const email = uniqueEmail('prod');
@@ -156,7 +170,10 @@ s('start:prod serves /health, logs as production, mails through SMTP, and exits 
     const { code } = await stop(p);
     assert.is(code, 0, p.stderr());
   }
-  assert.ok(p.lines.some((l) => l.msg === 'stopped'), 'a stopped line');
+  assert.ok(
+    p.lines.some((l) => l.msg === 'stopped'),
+    'a stopped line',
+  );
   assert.is(p.stderr(), '', 'nothing on stderr');
 });
 
@@ -165,7 +182,12 @@ s('shutdown under load: in-flight requests finish, new connections are refused, 
   const p = await startProduction(
     dir,
     scriptArgs('start:prod'),
-    productionEnv({ DATABASE_URL: db.url, SCRYPT_LOG_N: '14', EMAIL_VERIFICATION_REQUIRED: 'false', RATE_LIMIT_ENABLED: 'false' }),
+    productionEnv({
+      DATABASE_URL: db.url,
+      SCRYPT_LOG_N: '14',
+      EMAIL_VERIFICATION_REQUIRED: 'false',
+      RATE_LIMIT_ENABLED: 'false',
+    }),
   );
   await p.waitForLine((l) => l.msg === 'listening');
   const email = uniqueEmail('drain');
@@ -236,7 +258,15 @@ s('the compiled operator CLI works in the image: create-superuser from stdin, th
 s('production refuses to start without its required settings, naming them and no value', async ({ dir, db }) => {
   const bare = runNode(dir, scriptArgs('start:prod'), { PATH: process.env.PATH, APP_ENV: 'production' });
   assert.is(bare.status, 1);
-  for (const name of ['SECRET_KEY', 'DATABASE_URL', 'SMTP_HOST', 'SMTP_PORT', 'SMTP_USER', 'SMTP_PASSWORD', 'EMAIL_FROM']) {
+  for (const name of [
+    'SECRET_KEY',
+    'DATABASE_URL',
+    'SMTP_HOST',
+    'SMTP_PORT',
+    'SMTP_USER',
+    'SMTP_PASSWORD',
+    'EMAIL_FROM',
+  ]) {
     assert.match(bare.stderr, name);
   }
   assert.match(bare.stderr, 'SECRET_KEY is required in production');
@@ -251,7 +281,11 @@ s('production refuses to start without its required settings, naming them and no
   assert.is(noOutbox.status, 1);
   assert.match(noOutbox.stderr, 'SMTP_HOST is required in production (no file outbox in production)');
 
-  const shortKey = runNode(dir, scriptArgs('start:prod'), productionEnv({ DATABASE_URL: db.url, SECRET_KEY: 'too-short-secret-value' }));
+  const shortKey = runNode(
+    dir,
+    scriptArgs('start:prod'),
+    productionEnv({ DATABASE_URL: db.url, SECRET_KEY: 'too-short-secret-value' }),
+  );
   assert.is(shortKey.status, 1);
   assert.match(shortKey.stderr, 'SECRET_KEY must be at least 32 characters');
   assert.not.match(shortKey.stderr, 'too-short-secret-value');
@@ -261,22 +295,31 @@ s('production refuses to start without its required settings, naming them and no
   assert.match(workers.stderr, 'WORKERS=2 needs RATE_LIMIT_STORE=postgres');
 });
 
-s('WORKERS=2 with the postgres rate-limit store: two workers share the port and drain on SIGTERM', async ({ dir, db }) => {
-  const p = await startProduction(dir, scriptArgs('start:prod'), productionEnv({ DATABASE_URL: db.url, WORKERS: '2', RATE_LIMIT_STORE: 'postgres' }));
-  try {
-    await p.waitForLine((l) => l.msg === 'cluster primary started');
-    await p.waitForLine((l) => l.msg === 'worker listening' && p.lines.filter((x) => x.msg === 'worker listening').length === 2);
-    for (let i = 0; i < 6; i++) {
-      const r = await fetch(`${p.url}/health`);
-      assert.is(r.status, 200);
-      const body = (await r.json()) as { checks: Record<string, string> };
-      assert.is(body.checks.rateLimitStore, 'ok');
+s(
+  'WORKERS=2 with the postgres rate-limit store: two workers share the port and drain on SIGTERM',
+  async ({ dir, db }) => {
+    const p = await startProduction(
+      dir,
+      scriptArgs('start:prod'),
+      productionEnv({ DATABASE_URL: db.url, WORKERS: '2', RATE_LIMIT_STORE: 'postgres' }),
+    );
+    try {
+      await p.waitForLine((l) => l.msg === 'cluster primary started');
+      await p.waitForLine(
+        (l) => l.msg === 'worker listening' && p.lines.filter((x) => x.msg === 'worker listening').length === 2,
+      );
+      for (let i = 0; i < 6; i++) {
+        const r = await fetch(`${p.url}/health`);
+        assert.is(r.status, 200);
+        const body = (await r.json()) as { checks: Record<string, string> };
+        assert.is(body.checks.rateLimitStore, 'ok');
+      }
+    } finally {
+      const { code } = await stop(p);
+      assert.is(code, 0, p.stderr());
     }
-  } finally {
-    const { code } = await stop(p);
-    assert.is(code, 0, p.stderr());
-  }
-  assert.ok(p.lines.some((l) => l.msg === 'stopped' && l.workers_clean === true));
-});
+    assert.ok(p.lines.some((l) => l.msg === 'stopped' && l.workers_clean === true));
+  },
+);
 
 s.run();

@@ -1,5 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../server/db/embedded-postgres.js';
@@ -55,10 +65,14 @@ export function buildIsStale(): boolean {
  */
 export function ensureServerBuild(): { rebuilt: boolean } {
   if (!buildIsStale()) return { rebuilt: false };
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`build failed (newest source ${newestSource().file}):\n${r.stdout}\n${r.stderr}`);
   return { rebuilt: true };
 }
@@ -145,7 +159,11 @@ export interface ProdProcess {
 /** Starts `cmd args` in `cwd` and collects its JSON log lines. */
 export async function startProduction(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<ProdProcess> {
   const port = Number(env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, args, { cwd, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
   let buf = '';
@@ -189,9 +207,13 @@ export async function startProduction(cwd: string, args: string[], env: NodeJS.P
       for (;;) {
         const hit = lines.find(pred);
         if (hit) return hit;
-        if (dead) throw new Error(`process exited before the expected log line\nstderr: ${err}\nstdout: ${JSON.stringify(lines)}`);
+        if (dead)
+          throw new Error(
+            `process exited before the expected log line\nstderr: ${err}\nstdout: ${JSON.stringify(lines)}`,
+          );
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no matching log line in ${timeoutMs} ms\nstderr: ${err}\nstdout: ${JSON.stringify(lines)}`);
+        if (left <= 0)
+          throw new Error(`no matching log line in ${timeoutMs} ms\nstderr: ${err}\nstdout: ${JSON.stringify(lines)}`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(left, 250));
           waiters.push(() => {

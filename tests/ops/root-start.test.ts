@@ -15,32 +15,35 @@ import { ROOT } from './cli-support.js';
  */
 const s = suite('ops: npm start in a folder other users cannot enter');
 
-s('as root: one line that names the closed folder and the fix, exit 1; otherwise the check lets the start go on', () => {
-  const closed = mkdtempSync(path.join(os.tmpdir(), 'secure-auth-closed-'));
-  chmodSync(closed, 0o700);
-  const dataDir = path.join(closed, 'checkout', '.data');
-  try {
-    if (process.getuid?.() !== 0) {
-      // Not root: PostgreSQL runs as this user, who owns the folder.
-      assertReachableByPostgresUser(dataDir);
-      return;
+s(
+  'as root: one line that names the closed folder and the fix, exit 1; otherwise the check lets the start go on',
+  () => {
+    const closed = mkdtempSync(path.join(os.tmpdir(), 'secure-auth-closed-'));
+    chmodSync(closed, 0o700);
+    const dataDir = path.join(closed, 'checkout', '.data');
+    try {
+      if (process.getuid?.() !== 0) {
+        // Not root: PostgreSQL runs as this user, who owns the folder.
+        assertReachableByPostgresUser(dataDir);
+        return;
+      }
+      const run = spawnSync('npx', ['tsx', 'server/main.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, APP_ENV: 'local', DATA_DIR: dataDir, PORT: '0' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.is(run.status, 1, `exit status (stderr: ${run.stderr})`);
+      const lines = run.stderr.trim().split('\n');
+      assert.is(lines.length, 1, `one line, got: ${run.stderr}`);
+      assert.match(lines[0]!, /^secure-auth: cannot start\. /);
+      assert.match(lines[0]!, `${closed} is closed to other users (mode 700)`);
+      assert.match(lines[0]!, 'DATABASE_URL');
+      assert.not.match(run.stderr, /\n\s+at /);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
     }
-    const run = spawnSync('npx', ['tsx', 'server/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, APP_ENV: 'local', DATA_DIR: dataDir, PORT: '0' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    assert.is(run.status, 1, `exit status (stderr: ${run.stderr})`);
-    const lines = run.stderr.trim().split('\n');
-    assert.is(lines.length, 1, `one line, got: ${run.stderr}`);
-    assert.match(lines[0]!, /^secure-auth: cannot start\. /);
-    assert.match(lines[0]!, `${closed} is closed to other users (mode 700)`);
-    assert.match(lines[0]!, 'DATABASE_URL');
-    assert.not.match(run.stderr, /\n\s+at /);
-  } finally {
-    rmSync(closed, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 s.run();

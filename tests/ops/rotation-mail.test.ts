@@ -47,7 +47,8 @@ interface OutboxRow {
   failed_at: Date | null;
   last_error: string | null;
 }
-const outboxRow = (id: string) => dbRow<OutboxRow>('select id, attempts, payload, sent_at, failed_at, last_error from mail_outbox where id = $1', [id]);
+const outboxRow = (id: string) =>
+  dbRow<OutboxRow>('select id, attempts, payload, sent_at, failed_at, last_error from mail_outbox where id = $1', [id]);
 
 /** The mail_ids of the verify_email mails `svc` logged `msg` about (other suites' pending mail may appear too). */
 function mailIdsLogged(svc: TestService, msg: string): string[] {
@@ -111,7 +112,11 @@ s('a reset link mailed under key A works after rotation with A in SECRET_KEY_PRE
 
   const newOnly = await startService({ SECRET_KEY: KEY_B });
   try {
-    expectError(await mutation(newOnly.url, 'auth.resetPassword', { token, newPassword }), 'BAD_REQUEST', 'INVALID_TOKEN');
+    expectError(
+      await mutation(newOnly.url, 'auth.resetPassword', { token, newPassword }),
+      'BAD_REQUEST',
+      'INVALID_TOKEN',
+    );
   } finally {
     await newOnly.close();
   }
@@ -126,60 +131,66 @@ s('a reset link mailed under key A works after rotation with A in SECRET_KEY_PRE
   }
 });
 
-s('mail sealed under key A is kept pending by a key-B-only instance and delivered by one holding A as previous', async () => {
-  const email = uniqueEmail('rot-outbox');
-  const password = strongPassword();
+s(
+  'mail sealed under key A is kept pending by a key-B-only instance and delivered by one holding A as previous',
+  async () => {
+    const email = uniqueEmail('rot-outbox');
+    const password = strongPassword();
 
-  // 1. An old instance (key A) whose SMTP is unreachable enqueues the mail.
-  const before = await startService({ SECRET_KEY: KEY_A, SMTP_PORT: String(await closedPort()) });
-  let mailId: string;
-  try {
-    const reg = await mutation(before.url, 'auth.register', { email, password });
-    assert.is(reg.status, 200, JSON.stringify(reg.body));
-    // Only this suite seals under key A, and the earlier cases' mail was delivered: the one SMTP failure is ours.
-    mailId = await eventually('a failed delivery by the key-A instance', async () => mailIdsLogged(before, 'mail delivery failed, will retry')[0]);
-  } finally {
-    await before.close();
-  }
-  const pending = (await outboxRow(mailId))!;
-  assert.is(pending.sent_at, null);
-  assert.is(pending.failed_at, null);
+    // 1. An old instance (key A) whose SMTP is unreachable enqueues the mail.
+    const before = await startService({ SECRET_KEY: KEY_A, SMTP_PORT: String(await closedPort()) });
+    let mailId: string;
+    try {
+      const reg = await mutation(before.url, 'auth.register', { email, password });
+      assert.is(reg.status, 200, JSON.stringify(reg.body));
+      // Only this suite seals under key A, and the earlier cases' mail was delivered: the one SMTP failure is ours.
+      mailId = await eventually(
+        'a failed delivery by the key-A instance',
+        async () => mailIdsLogged(before, 'mail delivery failed, will retry')[0],
+      );
+    } finally {
+      await before.close();
+    }
+    const pending = (await outboxRow(mailId))!;
+    assert.is(pending.sent_at, null);
+    assert.is(pending.failed_at, null);
 
-  // 2. An instance with key B only cannot open it: it must retry, not drop.
-  const newOnly = await startService({ SECRET_KEY: KEY_B });
-  try {
-    await eventually('the key-B-only instance to try the key-A mail', async () =>
-      mailIdsLogged(newOnly, 'mail payload sealed under an unknown key, will retry').includes(mailId),
-    );
-    const row = (await outboxRow(mailId))!;
-    assert.is(row.failed_at, null, 'key-A mail is not marked failed by an instance without key A');
-    assert.is(row.sent_at, null);
-    assert.ok(row.payload.length > 0, 'the sealed payload is kept');
-    assert.ok(row.attempts > pending.attempts, 'the attempt was counted (normal backoff)');
-    assert.match(row.last_error ?? '', /key/);
-  } finally {
-    await newOnly.close();
-  }
-  assert.is(smtp().all(email).length, 0, 'nothing delivered so far');
+    // 2. An instance with key B only cannot open it: it must retry, not drop.
+    const newOnly = await startService({ SECRET_KEY: KEY_B });
+    try {
+      await eventually('the key-B-only instance to try the key-A mail', async () =>
+        mailIdsLogged(newOnly, 'mail payload sealed under an unknown key, will retry').includes(mailId),
+      );
+      const row = (await outboxRow(mailId))!;
+      assert.is(row.failed_at, null, 'key-A mail is not marked failed by an instance without key A');
+      assert.is(row.sent_at, null);
+      assert.ok(row.payload.length > 0, 'the sealed payload is kept');
+      assert.ok(row.attempts > pending.attempts, 'the attempt was counted (normal backoff)');
+      assert.match(row.last_error ?? '', /key/);
+    } finally {
+      await newOnly.close();
+    }
+    assert.is(smtp().all(email).length, 0, 'nothing delivered so far');
 
-  // 3. A rotated instance (B, previous A) opens and delivers it.
-  const rotated = await startService({ SECRET_KEY: KEY_B, SECRET_KEY_PREVIOUS: KEY_A });
-  try {
-    const mail = await smtp().waitFor(email, 'Verify your email');
-    const sent = await eventually('sent_at recorded', async () => {
-      const row = await outboxRow(mailId);
-      return row?.sent_at ? row : undefined;
-    });
-    assert.is(sent.failed_at, null);
-    assert.is(smtp().all(email, 'Verify your email').length, 1, 'delivered once');
-    const token = linkToken(mail, 'verify-email');
-    const verified = await mutation(rotated.url, 'auth.verifyEmail', { token });
-    assert.is(verified.status, 200, JSON.stringify(verified.body));
-    // No instance logged the link while the mail waited.
-    for (const svc of [before, newOnly, rotated]) assert.not.ok(svc.logs.join('\n').includes(token));
-  } finally {
-    await rotated.close();
-  }
-});
+    // 3. A rotated instance (B, previous A) opens and delivers it.
+    const rotated = await startService({ SECRET_KEY: KEY_B, SECRET_KEY_PREVIOUS: KEY_A });
+    try {
+      const mail = await smtp().waitFor(email, 'Verify your email');
+      const sent = await eventually('sent_at recorded', async () => {
+        const row = await outboxRow(mailId);
+        return row?.sent_at ? row : undefined;
+      });
+      assert.is(sent.failed_at, null);
+      assert.is(smtp().all(email, 'Verify your email').length, 1, 'delivered once');
+      const token = linkToken(mail, 'verify-email');
+      const verified = await mutation(rotated.url, 'auth.verifyEmail', { token });
+      assert.is(verified.status, 200, JSON.stringify(verified.body));
+      // No instance logged the link while the mail waited.
+      for (const svc of [before, newOnly, rotated]) assert.not.ok(svc.logs.join('\n').includes(token));
+    } finally {
+      await rotated.close();
+    }
+  },
+);
 
 s.run();

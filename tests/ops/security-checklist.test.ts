@@ -28,7 +28,11 @@ function citations(): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const line of checklist.split('\n')) {
     if (!line.startsWith('|')) continue;
-    const proof = line.split(' | ').at(-1)?.replace(/\s*\|\s*$/, '') ?? '';
+    const proof =
+      line
+        .split(' | ')
+        .at(-1)
+        ?.replace(/\s*\|\s*$/, '') ?? '';
     let file: string | undefined;
     for (const part of proof.split(' · ')) {
       const m = /^(?:`(tests\/[^`]+\.test\.ts)`)?\s*(?:› (.+))?$/.exec(part.trim());
@@ -59,7 +63,13 @@ s('every cited test exists under that exact name', () => {
 });
 
 s('every cited test file and code path exists', () => {
-  const paths = new Set([...checklist.matchAll(/`((?:server|shared|otel|tests|migrations|docs)\/[^`\s]*|Dockerfile|\.dockerignore|\.env\.example)`/g)].map((m) => m[1]!));
+  const paths = new Set(
+    [
+      ...checklist.matchAll(
+        /`((?:server|shared|otel|tests|migrations|docs)\/[^`\s]*|Dockerfile|\.dockerignore|\.env\.example)`/g,
+      ),
+    ].map((m) => m[1]!),
+  );
   assert.ok(paths.size >= 40, `paths parsed: ${paths.size}`);
   const missing = [...paths].filter((p) => !existsSync(path.join(ROOT, p.replace(/\/$/, ''))));
   assert.equal(missing, [], `missing: ${missing.join(', ')}`);

@@ -26,14 +26,21 @@ const agent = () => `audit-test/${randomBytes(4).toString('hex')}`;
 s('every event line and row carries the request user_agent', async ({ svc }) => {
   const ua = agent();
   const user = await createVerifiedUser(svc.url);
-  const login = await mutation(svc.url, 'auth.login', { email: user.email, password: user.password }, { headers: { 'user-agent': ua } });
+  const login = await mutation(
+    svc.url,
+    'auth.login',
+    { email: user.email, password: user.password },
+    { headers: { 'user-agent': ua } },
+  );
   assert.is(login.status, 200);
   const row = await dbRow<{ user_agent: string | null }>(
     "select user_agent from security_events where event_type = 'auth_success' and user_id = $1 order by created_at desc limit 1",
     [login.data.user.id],
   );
   assert.is(row?.user_agent, ua);
-  const line = svc.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event_type === 'auth_success' && l.user_agent === ua);
+  const line = svc.logs
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.event_type === 'auth_success' && l.user_agent === ua);
   assert.ok(line, 'the SECURITY_EVENT line names the user agent');
 });
 
@@ -54,7 +61,9 @@ s('a correctly signed access token of an ended session leaves revoked_token_used
   const res = await query(svc.url, 'auth.me', undefined, { token: user.tokens.accessToken });
   assert.is(res.error?.data.appCode, 'UNAUTHENTICATED');
   const row = await eventually<Record<string, any>>('revoked_token_used row', () =>
-    dbRow("select * from security_events where event_type = 'revoked_token_used' and user_id = $1", [user.tokens.user.id]),
+    dbRow("select * from security_events where event_type = 'revoked_token_used' and user_id = $1", [
+      user.tokens.user.id,
+    ]),
   );
   assert.is(row.outcome, 'failure');
 });

@@ -21,7 +21,9 @@ s.after(async (ctx) => {
   await ctx.svc.close();
 });
 
-const from = (value: string) => ({ headers: { 'x-forwarded-for': value, 'user-agent': `forwarded-test-${value.length}` } });
+const from = (value: string) => ({
+  headers: { 'x-forwarded-for': value, 'user-agent': `forwarded-test-${value.length}` },
+});
 
 s('a long forged X-Forwarded-For never makes a login answer 500', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
@@ -44,7 +46,9 @@ s('a forwarded value that is not an IP address is ignored: the hop that sent it 
   );
   assert.is(res.status, 401);
   const row = await eventually('the auth_failure row', () =>
-    dbRow<{ ip: string }>(`select ip from security_events where event_type = 'auth_failure' and request_id = $1`, [requestId]),
+    dbRow<{ ip: string }>(`select ip from security_events where event_type = 'auth_failure' and request_id = $1`, [
+      requestId,
+    ]),
   );
   assert.match(row.ip, /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/);
 });
@@ -52,10 +56,17 @@ s('a forwarded value that is not an IP address is ignored: the hop that sent it 
 s('ten failures from ten addresses of one IPv6 /64 raise auth_failure_burst', async ({ svc }) => {
   const prefix = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
   for (let i = 1; i <= 10; i++) {
-    const res = await mutation(svc.url, 'auth.login', { email: uniqueEmail('burst'), password: strongPassword() }, from(`${prefix}::${i.toString(16)}`));
+    const res = await mutation(
+      svc.url,
+      'auth.login',
+      { email: uniqueEmail('burst'), password: strongPassword() },
+      from(`${prefix}::${i.toString(16)}`),
+    );
     assert.is(res.status, 401);
   }
-  const bursts = await dbRows(`select ip from security_events where event_type = 'auth_failure_burst' and ip like $1`, [`${prefix}:%`]);
+  const bursts = await dbRows(`select ip from security_events where event_type = 'auth_failure_burst' and ip like $1`, [
+    `${prefix}:%`,
+  ]);
   assert.is(bursts.length, 1, 'one burst alert for the /64');
 });
 

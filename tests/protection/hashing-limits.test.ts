@@ -37,27 +37,62 @@ function expectLimited(res: CallResult, what: string): void {
 s('changePassword: the fourth check of the current password within the window is RATE_LIMITED', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
   const call = () =>
-    mutation(svc.url, 'auth.changePassword', { currentPassword: user.password, newPassword: 'password' }, { token: user.tokens.accessToken });
+    mutation(
+      svc.url,
+      'auth.changePassword',
+      { currentPassword: user.password, newPassword: 'password' },
+      { token: user.tokens.accessToken },
+    );
   for (let i = 0; i < 3; i++) assert.is((await call()).error?.data.appCode, 'WEAK_PASSWORD', `call ${i + 1}`);
   expectLimited(await call(), 'fourth');
   // Per user: another account is not affected.
   const other = await createVerifiedUser(svc.url);
-  const res = await mutation(svc.url, 'auth.changePassword', { currentPassword: other.password, newPassword: 'password' }, { token: other.tokens.accessToken });
+  const res = await mutation(
+    svc.url,
+    'auth.changePassword',
+    { currentPassword: other.password, newPassword: 'password' },
+    { token: other.tokens.accessToken },
+  );
   assert.is(res.error?.data.appCode, 'WEAK_PASSWORD');
 });
 
-s('verifyEmail and resetPassword share token.ip: the fourth guess from one address is RATE_LIMITED', async ({ svc }) => {
-  const ip = freshIp();
-  const from = { headers: { 'x-forwarded-for': ip } };
-  const guess = () => randomBytes(32).toString('base64url');
-  assert.is((await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, from)).error?.data.appCode, 'INVALID_TOKEN');
-  assert.is((await mutation(svc.url, 'auth.resetPassword', { token: guess(), newPassword: 'Velvet-harbor-quince-92-x' }, from)).error?.data.appCode, 'INVALID_TOKEN');
-  assert.is((await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, from)).error?.data.appCode, 'INVALID_TOKEN');
-  expectLimited(await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, from), 'fourth verifyEmail');
-  expectLimited(await mutation(svc.url, 'auth.resetPassword', { token: guess(), newPassword: 'Velvet-harbor-quince-92-x' }, from), 'resetPassword');
-  // Another address still gets an answer.
-  const other = { headers: { 'x-forwarded-for': freshIp() } };
-  assert.is((await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, other)).error?.data.appCode, 'INVALID_TOKEN');
-});
+s(
+  'verifyEmail and resetPassword share token.ip: the fourth guess from one address is RATE_LIMITED',
+  async ({ svc }) => {
+    const ip = freshIp();
+    const from = { headers: { 'x-forwarded-for': ip } };
+    const guess = () => randomBytes(32).toString('base64url');
+    assert.is(
+      (await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, from)).error?.data.appCode,
+      'INVALID_TOKEN',
+    );
+    assert.is(
+      (
+        await mutation(
+          svc.url,
+          'auth.resetPassword',
+          { token: guess(), newPassword: 'Velvet-harbor-quince-92-x' },
+          from,
+        )
+      ).error?.data.appCode,
+      'INVALID_TOKEN',
+    );
+    assert.is(
+      (await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, from)).error?.data.appCode,
+      'INVALID_TOKEN',
+    );
+    expectLimited(await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, from), 'fourth verifyEmail');
+    expectLimited(
+      await mutation(svc.url, 'auth.resetPassword', { token: guess(), newPassword: 'Velvet-harbor-quince-92-x' }, from),
+      'resetPassword',
+    );
+    // Another address still gets an answer.
+    const other = { headers: { 'x-forwarded-for': freshIp() } };
+    assert.is(
+      (await mutation(svc.url, 'auth.verifyEmail', { token: guess() }, other)).error?.data.appCode,
+      'INVALID_TOKEN',
+    );
+  },
+);
 
 s.run();

@@ -27,7 +27,9 @@ s.after(async (ctx) => {
 });
 
 function requestLines(svc: TestService, requestId: string): Array<Record<string, unknown>> {
-  return svc.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request' && l.request_id === requestId);
+  return svc.logs
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === 'request' && l.request_id === requestId);
 }
 
 /** The request log line is written when the response finishes: wait for it, briefly. */
@@ -70,7 +72,12 @@ s('X-Request-ID is on every kind of response: tRPC success and error, 404, 413',
   assert.is(missing.status, 404);
   assert.is(missing.headers.get('x-request-id'), 'trace-me-3');
   await missing.arrayBuffer();
-  const big = await mutation(svc.url, 'auth.login', { email: 'a@example.com', password: 'x'.repeat(70 * 1024) }, { headers: { 'x-request-id': 'trace-me-4' } });
+  const big = await mutation(
+    svc.url,
+    'auth.login',
+    { email: 'a@example.com', password: 'x'.repeat(70 * 1024) },
+    { headers: { 'x-request-id': 'trace-me-4' } },
+  );
   assert.is(big.status, 413);
   assert.is(big.headers.get('x-request-id'), 'trace-me-4');
 });
@@ -79,7 +86,12 @@ s('one JSON request log line per request, with no query string and no token', as
   const token = randomBytes(32).toString('base64url');
   rememberSecret(token);
   const id = `log-${randomBytes(4).toString('hex')}`;
-  const res = await query(svc.url, 'auth.me', { token }, { token: `v4.public.${token}`, headers: { 'x-request-id': id } });
+  const res = await query(
+    svc.url,
+    'auth.me',
+    { token },
+    { token: `v4.public.${token}`, headers: { 'x-request-id': id } },
+  );
   assert.is(res.status, 401);
   const line = await requestLine(svc, id);
   assert.is(requestLines(svc, id).length, 1, 'exactly one line');
@@ -102,7 +114,10 @@ s('one JSON request log line per request, with no query string and no token', as
   assert.is(post.method, 'POST');
   assert.is(post.path, '/trpc/auth.login');
   assert.is(post.status, 401);
-  assert.not.ok(svc.logs.some((l) => l.includes(password)), 'no password');
+  assert.not.ok(
+    svc.logs.some((l) => l.includes(password)),
+    'no password',
+  );
 });
 
 s('security headers: strict CSP, no framing, nosniff, no X-Powered-By, no HSTS outside production', async ({ svc }) => {
@@ -110,7 +125,13 @@ s('security headers: strict CSP, no framing, nosniff, no X-Powered-By, no HSTS o
     const res = await fetch(svc.url + path);
     await res.arrayBuffer();
     const csp = res.headers.get('content-security-policy') ?? '';
-    assert.ok(csp.split(';').map((d) => d.trim()).includes("default-src 'none'"), `${path}: CSP default-src 'none' (${csp})`);
+    assert.ok(
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .includes("default-src 'none'"),
+      `${path}: CSP default-src 'none' (${csp})`,
+    );
     assert.ok(csp.includes("frame-ancestors 'none'"), `${path}: frame-ancestors`);
     assert.is(res.headers.get('x-content-type-options'), 'nosniff', path);
     assert.is(res.headers.get('x-frame-options'), 'DENY', path);
@@ -156,7 +177,11 @@ s('request bodies over 64 KiB get 413 with a small JSON error; 64 KiB and under 
   const padding = 64 * 1024 - JSON.stringify({ email: 'a@example.com', password: '' }).length;
   const body64 = JSON.stringify({ email: 'a@example.com', password: 'p'.repeat(padding) });
   assert.is(Buffer.byteLength(body64), 64 * 1024);
-  const under = await fetch(`${svc.url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body64 });
+  const under = await fetch(`${svc.url}/trpc/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body64,
+  });
   const answer = await under.json();
   assert.ok(under.status >= 400 && under.status < 500 && under.status !== 413, `status ${under.status}`);
   assert.is(answer.error.data.path, 'auth.login', 'the procedure saw the call');
@@ -166,7 +191,11 @@ s('CORS: only the configured origins are allowed', async ({ svc }) => {
   const preflight = (origin: string) =>
     fetch(`${svc.url}/trpc/auth.login`, {
       method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, authorization',
+      },
     });
   const allowed = await preflight(ALLOWED_ORIGIN);
   await allowed.arrayBuffer();
@@ -199,9 +228,17 @@ s('CORS: only the configured origins are allowed', async ({ svc }) => {
 
 s('errors never leak internals: malformed JSON, unknown procedure, bad input, wrong method', async ({ svc }) => {
   const calls: Array<[string, RequestInit, number]> = [
-    ['/trpc/auth.login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": "a@b.c", "password": ' }, 400],
+    [
+      '/trpc/auth.login',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": "a@b.c", "password": ' },
+      400,
+    ],
     ['/trpc/auth.nothing', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 404],
-    ['/trpc/auth.login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": 42, "password": []}' }, 400],
+    [
+      '/trpc/auth.login',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": 42, "password": []}' },
+      400,
+    ],
     ['/trpc/auth.login', { method: 'GET' }, 405],
     ['/trpc/auth.me', { method: 'GET', headers: { authorization: 'Bearer v4.local.not-a-real-token' } }, 401],
   ];
@@ -212,7 +249,11 @@ s('errors never leak internals: malformed JSON, unknown procedure, bad input, wr
     const body = JSON.parse(text);
     assert.type(body.error.data.appCode, 'string', `${path}: a stable appCode`);
     assert.is(body.error.data.stack, undefined);
-    assert.not.match(text, /\bat .*\(|node_modules|\/work\/|\.ts:\d|select |insert |TypeError|ZodError|SyntaxError/i, `${path}: ${text}`);
+    assert.not.match(
+      text,
+      /\bat .*\(|node_modules|\/work\/|\.ts:\d|select |insert |TypeError|ZodError|SyntaxError/i,
+      `${path}: ${text}`,
+    );
   }
 });
 

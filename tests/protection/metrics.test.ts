@@ -49,23 +49,32 @@ s('exposes every documented metric with its type, as text/plain, never cached', 
   for (const [name, type] of Object.entries(EXPECTED_TYPES)) assert.is(types.get(name), type, name);
 });
 
-s('login_success_total, login_failure_total{reason} and security_events_total{event_type} move with logins', async ({ svc }) => {
-  const user = await createVerifiedUser(svc.url);
-  rememberSecret(user.password, user.tokens.accessToken, user.tokens.refreshToken);
-  const before = await scrape(svc.url);
-  const ok = await mutation(svc.url, 'auth.login', { email: user.email, password: user.password });
-  rememberSecret(ok.data.accessToken, ok.data.refreshToken);
-  await mutation(svc.url, 'auth.login', { email: user.email, password: strongPassword() });
-  await mutation(svc.url, 'auth.login', { email: uniqueEmail('nobody'), password: strongPassword() });
-  const after = await scrape(svc.url);
-  const delta = (name: string, labels: Record<string, string> = {}) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
-  assert.is(delta('login_success_total'), 1);
-  assert.is(delta('login_failure_total'), 2);
-  assert.is(delta('security_events_total', { event_type: 'auth_success' }), 1);
-  assert.is(delta('security_events_total', { event_type: 'auth_failure' }), 2);
-  const reasons = parseMetrics(after).samples.filter((x) => x.name === 'login_failure_total').map((x) => x.labels.reason);
-  assert.ok(reasons.every((r) => typeof r === 'string' && r.length > 0), 'failures are labelled by reason');
-});
+s(
+  'login_success_total, login_failure_total{reason} and security_events_total{event_type} move with logins',
+  async ({ svc }) => {
+    const user = await createVerifiedUser(svc.url);
+    rememberSecret(user.password, user.tokens.accessToken, user.tokens.refreshToken);
+    const before = await scrape(svc.url);
+    const ok = await mutation(svc.url, 'auth.login', { email: user.email, password: user.password });
+    rememberSecret(ok.data.accessToken, ok.data.refreshToken);
+    await mutation(svc.url, 'auth.login', { email: user.email, password: strongPassword() });
+    await mutation(svc.url, 'auth.login', { email: uniqueEmail('nobody'), password: strongPassword() });
+    const after = await scrape(svc.url);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    assert.is(delta('login_success_total'), 1);
+    assert.is(delta('login_failure_total'), 2);
+    assert.is(delta('security_events_total', { event_type: 'auth_success' }), 1);
+    assert.is(delta('security_events_total', { event_type: 'auth_failure' }), 2);
+    const reasons = parseMetrics(after)
+      .samples.filter((x) => x.name === 'login_failure_total')
+      .map((x) => x.labels.reason);
+    assert.ok(
+      reasons.every((r) => typeof r === 'string' && r.length > 0),
+      'failures are labelled by reason',
+    );
+  },
+);
 
 s('account_lockouts_total counts a lockout (LOCKOUT_THRESHOLD=3)', async ({ svc }) => {
   const user = await createVerifiedUser(svc.url);
@@ -75,7 +84,8 @@ s('account_lockouts_total counts a lockout (LOCKOUT_THRESHOLD=3)', async ({ svc 
   const after = await scrape(svc.url);
   assert.is(sampleValue(after, 'account_lockouts_total') - sampleValue(before, 'account_lockouts_total'), 1);
   assert.is(
-    sampleValue(after, 'security_events_total', { event_type: 'account_lockout' }) - sampleValue(before, 'security_events_total', { event_type: 'account_lockout' }),
+    sampleValue(after, 'security_events_total', { event_type: 'account_lockout' }) -
+      sampleValue(before, 'security_events_total', { event_type: 'account_lockout' }),
     1,
   );
 });
@@ -84,14 +94,26 @@ s('refresh_token_reuse_total counts a replayed refresh token', async ({ svc }) =
   const user = await createVerifiedUser(svc.url);
   rememberSecret(user.password, user.tokens.accessToken, user.tokens.refreshToken);
   const before = await scrape(svc.url);
-  const first = await mutation(svc.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken }, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+  const first = await mutation(
+    svc.url,
+    'auth.refresh',
+    { refreshToken: user.tokens.refreshToken },
+    { headers: { 'x-forwarded-for': '203.0.113.7' } },
+  );
   assert.is(first.status, 200);
   rememberSecret(first.data.accessToken, first.data.refreshToken);
-  const replay = await mutation(svc.url, 'auth.refresh', { refreshToken: user.tokens.refreshToken }, { headers: { 'x-forwarded-for': '203.0.113.8' } });
+  const replay = await mutation(
+    svc.url,
+    'auth.refresh',
+    { refreshToken: user.tokens.refreshToken },
+    { headers: { 'x-forwarded-for': '203.0.113.8' } },
+  );
   assert.is(replay.error?.data.appCode, 'REFRESH_TOKEN_REUSED');
   const after = await scrape(svc.url);
   assert.is(sampleValue(after, 'refresh_token_reuse_total') - sampleValue(before, 'refresh_token_reuse_total'), 1);
-  const alert = svc.logs.find((l) => l.includes('"msg":"SECURITY_ALERT"') && l.includes('"event_type":"refresh_token_reuse"'));
+  const alert = svc.logs.find(
+    (l) => l.includes('"msg":"SECURITY_ALERT"') && l.includes('"event_type":"refresh_token_reuse"'),
+  );
   assert.ok(alert, 'a SECURITY_ALERT line');
 });
 
@@ -101,7 +123,8 @@ s('rate_limit_exceeded_total{limit} counts refusals', async ({ svc }) => {
   for (let i = 0; i < 4; i++) await mutation(svc.url, 'auth.refresh', { refreshToken: 'x'.repeat(64) }, from);
   const after = await scrape(svc.url);
   assert.is(
-    sampleValue(after, 'rate_limit_exceeded_total', { limit: 'refresh.ip' }) - sampleValue(before, 'rate_limit_exceeded_total', { limit: 'refresh.ip' }),
+    sampleValue(after, 'rate_limit_exceeded_total', { limit: 'refresh.ip' }) -
+      sampleValue(before, 'rate_limit_exceeded_total', { limit: 'refresh.ip' }),
     2,
   );
 });
@@ -112,25 +135,35 @@ s('request_latency_seconds observes each request under a bounded route label', a
   await fetch(`${svc.url}/health/live`).then((r) => r.arrayBuffer());
   await fetch(`${svc.url}/no/such/path/${Date.now()}`).then((r) => r.arrayBuffer());
   const after = await scrape(svc.url);
-  const count = (text: string, labels: Record<string, string>) => sampleValue(text, 'request_latency_seconds_count', labels);
-  assert.is(count(after, { route: '/trpc', method: 'GET', status: '200' }) - count(before, { route: '/trpc', method: 'GET', status: '200' }), 1);
+  const count = (text: string, labels: Record<string, string>) =>
+    sampleValue(text, 'request_latency_seconds_count', labels);
+  assert.is(
+    count(after, { route: '/trpc', method: 'GET', status: '200' }) -
+      count(before, { route: '/trpc', method: 'GET', status: '200' }),
+    1,
+  );
   assert.is(count(after, { route: '/health/live' }) - count(before, { route: '/health/live' }), 1);
   assert.is(count(after, { route: 'other', status: '404' }) - count(before, { route: 'other', status: '404' }), 1);
   assert.not.ok(after.includes('/no/such/path'), 'unknown paths do not become labels');
-  assert.ok(parseMetrics(after).samples.some((x) => x.name === 'request_latency_seconds_bucket' && x.labels.le === '+Inf'));
+  assert.ok(
+    parseMetrics(after).samples.some((x) => x.name === 'request_latency_seconds_bucket' && x.labels.le === '+Inf'),
+  );
 });
 
-s('active_users_total is the number of active users in the database (read on the first scrape, then cached 30 s)', async () => {
-  const fresh = await startService();
-  try {
-    const row = await dbRow<{ n: string }>('select count(*) as n from users where is_active');
-    const text = await scrape(fresh.url);
-    assert.is(sampleValue(text, 'active_users_total'), Number(row!.n));
-    assert.ok(Number(row!.n) > 0);
-  } finally {
-    await fresh.close();
-  }
-});
+s(
+  'active_users_total is the number of active users in the database (read on the first scrape, then cached 30 s)',
+  async () => {
+    const fresh = await startService();
+    try {
+      const row = await dbRow<{ n: string }>('select count(*) as n from users where is_active');
+      const text = await scrape(fresh.url);
+      assert.is(sampleValue(text, 'active_users_total'), Number(row!.n));
+      assert.ok(Number(row!.n) > 0);
+    } finally {
+      await fresh.close();
+    }
+  },
+);
 
 s('METRICS_TOKEN: /metrics needs the bearer token', async () => {
   const svc = await startService({ METRICS_TOKEN });
@@ -139,7 +172,9 @@ s('METRICS_TOKEN: /metrics needs the bearer token', async () => {
     assert.is(none.status, 401);
     assert.is(none.headers.get('www-authenticate'), 'Bearer');
     assert.not.ok((await none.text()).includes('login_success_total'));
-    const wrong = await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}x` } });
+    const wrong = await fetch(`${svc.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}x` },
+    });
     assert.is(wrong.status, 401);
     await wrong.arrayBuffer();
     const right = await scrape(svc.url, METRICS_TOKEN);

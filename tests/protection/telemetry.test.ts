@@ -31,7 +31,11 @@ interface TracedService {
   exited: Promise<number | null>;
 }
 
-async function startTraced(receiver: OtlpReceiver, protocol: OtlpProtocol, batchDelayMs: number): Promise<TracedService> {
+async function startTraced(
+  receiver: OtlpReceiver,
+  protocol: OtlpProtocol,
+  batchDelayMs: number,
+): Promise<TracedService> {
   const port = await freePort();
   const env: Record<string, string> = {};
   // The parent's environment minus any OpenTelemetry setting of the machine running the tests.
@@ -65,8 +69,13 @@ async function startTraced(receiver: OtlpReceiver, protocol: OtlpProtocol, batch
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('exit', (code) => reject(new Error(`traced service exited (${code}) before listening: ${stderr.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`traced service not listening after 60 s: ${stderr.slice(-2000)}`)), 60_000).unref();
+    child.once('exit', (code) =>
+      reject(new Error(`traced service exited (${code}) before listening: ${stderr.slice(-2000)}`)),
+    );
+    setTimeout(
+      () => reject(new Error(`traced service not listening after 60 s: ${stderr.slice(-2000)}`)),
+      60_000,
+    ).unref();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
@@ -106,20 +115,45 @@ async function drive(svc: TracedService): Promise<Scenario> {
   const user = await createVerifiedUser(svc.url);
   rememberSecret(user.password, user.tokens.accessToken, user.tokens.refreshToken);
   const login = traceparent();
-  const ok = await mutation(svc.url, 'auth.login', { email: user.email, password: user.password }, { headers: { traceparent: login.header } });
+  const ok = await mutation(
+    svc.url,
+    'auth.login',
+    { email: user.email, password: user.password },
+    { headers: { traceparent: login.header } },
+  );
   assert.is(ok.status, 200);
   rememberSecret(ok.data.accessToken, ok.data.refreshToken);
   const failed = traceparent();
-  const bad = await mutation(svc.url, 'auth.login', { email: user.email, password: strongPassword() }, { headers: { traceparent: failed.header } });
+  const bad = await mutation(
+    svc.url,
+    'auth.login',
+    { email: user.email, password: strongPassword() },
+    { headers: { traceparent: failed.header } },
+  );
   assert.is(bad.error?.data.appCode, 'INVALID_CREDENTIALS');
   const me = traceparent();
-  const who = await query(svc.url, 'auth.me', undefined, { token: ok.data.accessToken, headers: { traceparent: me.header } });
+  const who = await query(svc.url, 'auth.me', undefined, {
+    token: ok.data.accessToken,
+    headers: { traceparent: me.header },
+  });
   assert.is(who.status, 200);
-  const secrets = [user.email, user.password, user.tokens.accessToken, user.tokens.refreshToken, ok.data.accessToken, ok.data.refreshToken];
+  const secrets = [
+    user.email,
+    user.password,
+    user.tokens.accessToken,
+    user.tokens.refreshToken,
+    ok.data.accessToken,
+    ok.data.refreshToken,
+  ];
   return { userId: ok.data.user.id, secrets, login, failed, me };
 }
 
-async function assertTraces(receiver: OtlpReceiver, svc: TracedService, sc: Scenario, protocol: OtlpProtocol): Promise<void> {
+async function assertTraces(
+  receiver: OtlpReceiver,
+  svc: TracedService,
+  sc: Scenario,
+  protocol: OtlpProtocol,
+): Promise<void> {
   const trpcSpan = (tp: { traceId: string }, name: string) =>
     receiver.waitFor(`${name} in trace ${tp.traceId}`, (spans) => {
       const found = spans.find((s) => s.traceId === tp.traceId && s.name === name);
@@ -135,13 +169,19 @@ async function assertTraces(receiver: OtlpReceiver, svc: TracedService, sc: Scen
   assert.is(login.attributes['enduser.id'], sc.userId);
   assert.is.not(login.status.code, 2);
   assert.is(login.resource['service.name'], 'secure-auth-under-test');
-  assert.ok(login.events.some((e) => e.name === 'security.auth_success'), 'the security event is on the procedure span');
+  assert.ok(
+    login.events.some((e) => e.name === 'security.auth_success'),
+    'the security event is on the procedure span',
+  );
 
   const trace = receiver.trace(sc.login.traceId);
   const server = trace.find((s) => s.kind === SPAN_SERVER && s.scope === '@opentelemetry/instrumentation-http');
   assert.ok(server, 'an HTTP server span');
   assert.is(server!.parentSpanId, sc.login.parentId, 'the incoming traceparent is the parent');
-  assert.ok(trace.some((s) => s.scope === '@opentelemetry/instrumentation-express'), 'Express spans');
+  assert.ok(
+    trace.some((s) => s.scope === '@opentelemetry/instrumentation-express'),
+    'Express spans',
+  );
   const chain = ancestors(login, trace);
   assert.ok(chain.includes(server!), 'trpc span under the HTTP server span');
   const queries = trace.filter((s) => s.scope === '@opentelemetry/instrumentation-pg' && s.name.startsWith('pg.query'));
@@ -150,7 +190,10 @@ async function assertTraces(receiver: OtlpReceiver, svc: TracedService, sc: Scen
     assert.ok(ancestors(q, trace).includes(login), `${q.name} is a descendant of trpc auth.login`);
     assert.is(q.attributes['db.system.name'] ?? q.attributes['db.system'], 'postgresql');
   }
-  assert.ok(queries.some((q) => q.parentSpanId === login.spanId), 'a query directly under the procedure span');
+  assert.ok(
+    queries.some((q) => q.parentSpanId === login.spanId),
+    'a query directly under the procedure span',
+  );
   // No bound value (hashes, digests) is put on a span.
   assert.not.ok(JSON.stringify(trace).includes('c2NyeXB0'), 'no password hash on any span');
 
@@ -167,7 +210,9 @@ async function assertTraces(receiver: OtlpReceiver, svc: TracedService, sc: Scen
   assert.is(me.attributes['rpc.method'], 'auth.me');
 
   // The security event's log line carries the trace id.
-  const line = svc.logs.map((l) => JSON.parse(l)).find((l) => l.event_type === 'auth_success' && l.trace_id === sc.login.traceId);
+  const line = svc.logs
+    .map((l) => JSON.parse(l))
+    .find((l) => l.event_type === 'auth_success' && l.trace_id === sc.login.traceId);
   assert.ok(line, 'auth_success log line with the trace id');
   assert.is(line.user_id, sc.userId);
 
@@ -178,9 +223,15 @@ async function assertTraces(receiver: OtlpReceiver, svc: TracedService, sc: Scen
   assert.not.ok(exported.includes('v4.public.'), 'no access token on a span');
   assert.not.ok(exported.includes('c2NyeXB0'), 'no password hash on a span');
   for (const secret of sc.secrets) assert.not.ok(exported.includes(secret), `no ${secret.slice(0, 4)}… on a span`);
-  const statements = receiver.spans.map((x) => x.attributes['db.query.text']).filter((t): t is string => typeof t === 'string');
-  assert.ok(statements.some((t) => /insert into "?users"?/i.test(t)), 'the registration insert is traced');
-  for (const t of statements) assert.not.ok(t.replaceAll("'?'", '').includes("'"), `every literal is redacted: ${t.slice(0, 120)}`);
+  const statements = receiver.spans
+    .map((x) => x.attributes['db.query.text'])
+    .filter((t): t is string => typeof t === 'string');
+  assert.ok(
+    statements.some((t) => /insert into "?users"?/i.test(t)),
+    'the registration insert is traced',
+  );
+  for (const t of statements)
+    assert.not.ok(t.replaceAll("'?'", '').includes("'"), `every literal is redacted: ${t.slice(0, 120)}`);
 }
 
 interface Ctx {
@@ -215,12 +266,15 @@ s.after(async (ctx) => {
   }
 });
 
-s('http/protobuf (default protocol): spans, attributes, parent-child links to pg, propagated trace id', async ({ proto: { receiver, svc } }) => {
-  const sc = await drive(svc);
-  await assertTraces(receiver, svc, sc, 'http/protobuf');
-  assert.ok(receiver.contentTypes.length > 0);
-  assert.ok(receiver.contentTypes.every((t) => t.startsWith('application/x-protobuf')));
-});
+s(
+  'http/protobuf (default protocol): spans, attributes, parent-child links to pg, propagated trace id',
+  async ({ proto: { receiver, svc } }) => {
+    const sc = await drive(svc);
+    await assertTraces(receiver, svc, sc, 'http/protobuf');
+    assert.ok(receiver.contentTypes.length > 0);
+    assert.ok(receiver.contentTypes.every((t) => t.startsWith('application/x-protobuf')));
+  },
+);
 
 s('http/json: same spans, delivered by the flush on shutdown', async ({ json: { receiver, svc } }) => {
   const sc = await drive(svc);

@@ -78,7 +78,10 @@ s('the scanner finds what it looks for (so a pass means something)', () => {
     'a scrypt hash (base64 of "scrypt...")',
     'a secret a suite used',
   ]);
-  assert.ok(leaks.every((l) => !l.line.includes(secret)), 'the report does not repeat the secret');
+  assert.ok(
+    leaks.every((l) => !l.line.includes(secret)),
+    'the report does not repeat the secret',
+  );
 });
 
 runAfterAllSuites(s, 'protection/zz-secret-scan.test.ts (after every other suite)');

@@ -36,26 +36,42 @@ const liveTokens = async (column: 'family_id' | 'user_id', id: string) =>
   );
 const appCode = (r: CallResult) => r.error?.data.appCode ?? String(r.status);
 
-s('a login burst over both processes: at most THRESHOLD-1 INVALID_CREDENTIALS, and the lock is never cleared by a success', async (ctx) => {
-  const { email, password } = await verifiedAccount(ctx.a.url);
-  const calls = Array.from({ length: 16 }, (_, i) => mutation(either(ctx, i), 'auth.login', { email, password: strongPassword() }));
-  // The right password joins the burst last, from both sides.
-  calls.push(mutation(ctx.a.url, 'auth.login', { email, password }), mutation(ctx.b.url, 'auth.login', { email, password }));
-  const answers = await Promise.all(calls);
-  const codes = answers.map(appCode);
-  const invalid = codes.filter((c) => c === 'INVALID_CREDENTIALS').length;
-  assert.ok(invalid <= THRESHOLD - 1, `${invalid} INVALID_CREDENTIALS: ${codes.join(' ')}`);
-  assert.ok(codes.every((c) => ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', '200'].includes(c)), codes.join(' '));
-  const user = (await dbRow<{ id: string; locked_until: Date | null }>('select id, locked_until from users where email = $1', [email]))!;
-  assert.ok(user.locked_until && user.locked_until > new Date(), 'the account is still locked');
-  assert.is((await dbRows('select 1 from lockouts where user_id = $1', [user.id])).length, 1, 'one lockout');
-});
+s(
+  'a login burst over both processes: at most THRESHOLD-1 INVALID_CREDENTIALS, and the lock is never cleared by a success',
+  async (ctx) => {
+    const { email, password } = await verifiedAccount(ctx.a.url);
+    const calls = Array.from({ length: 16 }, (_, i) =>
+      mutation(either(ctx, i), 'auth.login', { email, password: strongPassword() }),
+    );
+    // The right password joins the burst last, from both sides.
+    calls.push(
+      mutation(ctx.a.url, 'auth.login', { email, password }),
+      mutation(ctx.b.url, 'auth.login', { email, password }),
+    );
+    const answers = await Promise.all(calls);
+    const codes = answers.map(appCode);
+    const invalid = codes.filter((c) => c === 'INVALID_CREDENTIALS').length;
+    assert.ok(invalid <= THRESHOLD - 1, `${invalid} INVALID_CREDENTIALS: ${codes.join(' ')}`);
+    assert.ok(
+      codes.every((c) => ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', '200'].includes(c)),
+      codes.join(' '),
+    );
+    const user = (await dbRow<{ id: string; locked_until: Date | null }>(
+      'select id, locked_until from users where email = $1',
+      [email],
+    ))!;
+    assert.ok(user.locked_until && user.locked_until > new Date(), 'the account is still locked');
+    assert.is((await dbRows('select 1 from lockouts where user_id = $1', [user.id])).length, 1, 'one lockout');
+  },
+);
 
 s('100 parallel refreshes of one token over both processes: one successor, one live token', async (ctx) => {
   const { email, password } = await verifiedAccount(ctx.a.url);
   const pair = (await mutation<TokenPair>(ctx.a.url, 'auth.login', { email, password })).data;
   const answers = await Promise.all(
-    Array.from({ length: 100 }, (_, i) => mutation<TokenPair>(either(ctx, i), 'auth.refresh', { refreshToken: pair.refreshToken })),
+    Array.from({ length: 100 }, (_, i) =>
+      mutation<TokenPair>(either(ctx, i), 'auth.refresh', { refreshToken: pair.refreshToken }),
+    ),
   );
   for (const r of answers) assert.is(r.status, 200, JSON.stringify(r.body));
   assert.is(new Set(answers.map((r) => r.data.refreshToken)).size, 1, 'one successor');
@@ -98,7 +114,9 @@ s('two registrations of one email at once: one account, the same answer to both'
 
 s('parallel uses of one email token: exactly one wins', async (ctx) => {
   const { verifyToken } = await registerAccount(ctx.a.url);
-  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => mutation(either(ctx, i), 'auth.verifyEmail', { token: verifyToken })));
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => mutation(either(ctx, i), 'auth.verifyEmail', { token: verifyToken })),
+  );
   const codes = answers.map(appCode);
   assert.is(codes.filter((c) => c === '200').length, 1, codes.join(' '));
   assert.is(codes.filter((c) => c === 'INVALID_TOKEN').length, 9, codes.join(' '));

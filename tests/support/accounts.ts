@@ -59,7 +59,14 @@ export async function userRow(db: TestDb, email: string): Promise<UserRowView | 
 
 /** The lockouts of a user, oldest first, with their length in seconds. */
 export async function lockoutRows(db: TestDb, userId: string) {
-  return db.rows<{ failed_attempts: number; locked_at: Date; locked_until: Date; released_at: Date | null; released_by: string | null; seconds: number }>(
+  return db.rows<{
+    failed_attempts: number;
+    locked_at: Date;
+    locked_until: Date;
+    released_at: Date | null;
+    released_by: string | null;
+    seconds: number;
+  }>(
     `select failed_attempts, locked_at, locked_until, released_at, released_by,
             extract(epoch from locked_until - locked_at)::float8 as seconds
        from lockouts where user_id = $1 order by locked_at`,
@@ -92,7 +99,12 @@ export async function outboxSettled(db: TestDb, since: Date, timeoutMs = 15_000)
 }
 
 /** Waits until `n` messages with this subject have reached `to`; returns them oldest first. */
-export async function waitForMails(to: string, subject: string, n: number, timeoutMs = 15_000): Promise<CapturedMail[]> {
+export async function waitForMails(
+  to: string,
+  subject: string,
+  n: number,
+  timeoutMs = 15_000,
+): Promise<CapturedMail[]> {
   const smtp = testGlobals().smtp;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -130,14 +142,21 @@ export async function registerAccount(
 ): Promise<{ email: string; password: string; verifyToken: string }> {
   const email = opts.email ?? uniqueEmail();
   const password = opts.password ?? strongPassword();
-  const reg = await mutation(url, 'auth.register', { email, password, ...(opts.fullName ? { fullName: opts.fullName } : {}) });
+  const reg = await mutation(url, 'auth.register', {
+    email,
+    password,
+    ...(opts.fullName ? { fullName: opts.fullName } : {}),
+  });
   if (reg.status !== 200) throw new Error(`register failed: ${JSON.stringify(reg.body)}`);
   const mail = await testGlobals().smtp.waitFor(email, 'Verify your email');
   return { email, password, verifyToken: linkToken(mail, 'verify-email') };
 }
 
 /** Registers and verifies an account (not logged in). */
-export async function verifiedAccount(url: string, opts: { email?: string; password?: string } = {}): Promise<{ email: string; password: string }> {
+export async function verifiedAccount(
+  url: string,
+  opts: { email?: string; password?: string } = {},
+): Promise<{ email: string; password: string }> {
   const { email, password, verifyToken } = await registerAccount(url, opts);
   const v = await mutation(url, 'auth.verifyEmail', { token: verifyToken });
   if (v.status !== 200) throw new Error(`verify failed: ${JSON.stringify(v.body)}`);
@@ -174,7 +193,10 @@ export function fullwidth(s: string): string {
  * request (a reset, a password change) can commit between a login's password
  * check and what the login does next. No sleeping, no timing.
  */
-export function pauseVerification(svc: { deps: { hasher: { verify(stored: string, password: string): Promise<boolean> } } }, password: string) {
+export function pauseVerification(
+  svc: { deps: { hasher: { verify(stored: string, password: string): Promise<boolean> } } },
+  password: string,
+) {
   const hasher = svc.deps.hasher;
   const original = hasher.verify;
   let enter!: () => void;

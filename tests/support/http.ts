@@ -8,7 +8,20 @@ export interface CallResult<T = unknown> {
   /** `result.data` on success. */
   data: T;
   /** `error` on failure (code, message, data.appCode, ...). */
-  error?: { code: number; message: string; data: { code: string; httpStatus: number; appCode: string; retryAfter?: number; reason?: string; field?: string; path?: string; stack?: unknown } };
+  error?: {
+    code: number;
+    message: string;
+    data: {
+      code: string;
+      httpStatus: number;
+      appCode: string;
+      retryAfter?: number;
+      reason?: string;
+      field?: string;
+      path?: string;
+      stack?: unknown;
+    };
+  };
 }
 
 export interface CallOptions {
@@ -35,7 +48,12 @@ function headers(opts: CallOptions, json: boolean): Record<string, string> {
   };
 }
 
-export async function mutation<T = any>(baseUrl: string, path: string, input?: unknown, opts: CallOptions = {}): Promise<CallResult<T>> {
+export async function mutation<T = any>(
+  baseUrl: string,
+  path: string,
+  input?: unknown,
+  opts: CallOptions = {},
+): Promise<CallResult<T>> {
   const res = await fetch(`${baseUrl}/trpc/${path}`, {
     method: 'POST',
     headers: headers(opts, true),
@@ -44,7 +62,12 @@ export async function mutation<T = any>(baseUrl: string, path: string, input?: u
   return parse<T>(res);
 }
 
-export async function query<T = any>(baseUrl: string, path: string, input?: unknown, opts: CallOptions = {}): Promise<CallResult<T>> {
+export async function query<T = any>(
+  baseUrl: string,
+  path: string,
+  input?: unknown,
+  opts: CallOptions = {},
+): Promise<CallResult<T>> {
   const qs = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
   const res = await fetch(`${baseUrl}/trpc/${path}${qs}`, { headers: headers(opts, false) });
   return parse<T>(res);

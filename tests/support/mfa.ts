@@ -26,12 +26,28 @@ export function codeNow(secret: string, clock: Clock, offset = 0): string {
 /** A verified user with a confirmed TOTP factor (the enrolling session stays live in `tokens`). */
 export async function totpUser(svc: TestService, clock: Clock): Promise<TotpUser> {
   const u = await createVerifiedUser(svc.url);
-  const enrolled = await mutation(svc.url, 'mfa.totp.enroll', { currentPassword: u.password }, { token: u.tokens.accessToken });
+  const enrolled = await mutation(
+    svc.url,
+    'mfa.totp.enroll',
+    { currentPassword: u.password },
+    { token: u.tokens.accessToken },
+  );
   assert.is(enrolled.status, 200, JSON.stringify(enrolled.body));
   const { factorId, secret } = enrolled.data as { factorId: string; secret: string };
-  const confirmed = await mutation(svc.url, 'mfa.totp.confirm', { factorId, code: codeNow(secret, clock) }, { token: u.tokens.accessToken });
+  const confirmed = await mutation(
+    svc.url,
+    'mfa.totp.confirm',
+    { factorId, code: codeNow(secret, clock) },
+    { token: u.tokens.accessToken },
+  );
   assert.is(confirmed.status, 200, JSON.stringify(confirmed.body));
-  return { ...u, id: u.tokens.user.id, secret, factorId, recoveryCodes: (confirmed.data as { recoveryCodes: string[] }).recoveryCodes };
+  return {
+    ...u,
+    id: u.tokens.user.id,
+    secret,
+    factorId,
+    recoveryCodes: (confirmed.data as { recoveryCodes: string[] }).recoveryCodes,
+  };
 }
 
 /** Logs in with the password and asserts the answer is a challenge. */

@@ -88,7 +88,10 @@ function normalise(request: any, protocol: OtlpProtocol): ReceivedSpan[] {
           kind: Number(s.kind ?? 0),
           attributes: attrs(s.attributes),
           status: { code: Number(s.status?.code ?? 0), ...(s.status?.message ? { message: s.status.message } : {}) },
-          events: (s.events ?? []).map((e: { name: string; attributes?: OtlpKeyValue[] }) => ({ name: e.name, attributes: attrs(e.attributes) })),
+          events: (s.events ?? []).map((e: { name: string; attributes?: OtlpKeyValue[] }) => ({
+            name: e.name,
+            attributes: attrs(e.attributes),
+          })),
           scope: ss.scope?.name ?? '',
           resource,
         });
@@ -156,7 +159,11 @@ export class OtlpReceiver {
   }
 
   /** Waits until `probe` finds what it needs among the received spans; fails after `timeoutMs`. */
-  async waitFor<T>(what: string, probe: (spans: ReceivedSpan[]) => T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
+  async waitFor<T>(
+    what: string,
+    probe: (spans: ReceivedSpan[]) => T | undefined | null | false,
+    timeoutMs = 15_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = probe(this.spans);

@@ -111,7 +111,10 @@ export function runAfterAllSuites(s: { run(): void }, label: string): void {
 /** Shapes that are a secret wherever they appear, whoever used them. */
 export const SECRET_PATTERNS: ReadonlyArray<[string, RegExp]> = [
   ['a PASETO access token', /v4\.(public|local)\.[A-Za-z0-9_-]{20,}/],
-  ['a password, token or hash field with a value', /"(password|newPassword|currentPassword|hashed_password|hashedPassword|refreshToken|accessToken|token|token_hash)":"(?!\[redacted\]")/],
+  [
+    'a password, token or hash field with a value',
+    /"(password|newPassword|currentPassword|hashed_password|hashedPassword|refreshToken|accessToken|token|token_hash)":"(?!\[redacted\]")/,
+  ],
   ['a scrypt hash (base64 of "scrypt...")', /c2NyeXB0[A-Za-z0-9+/]{40,}/],
   ['a link carrying an email or reset token', /[?&]token=[A-Za-z0-9_-]{16,}/],
 ];
@@ -146,7 +149,11 @@ export function findLeaks(lines: readonly string[], known: ReadonlySet<string>):
     const start = corpus.lastIndexOf('\n', at) + 1;
     const end = corpus.indexOf('\n', at);
     const line = corpus.slice(start, end < 0 ? undefined : end);
-    leaks.push({ what: 'a secret a suite used', sample: shorten(secret), line: line.split(secret).join(shorten(secret)).slice(0, 300) });
+    leaks.push({
+      what: 'a secret a suite used',
+      sample: shorten(secret),
+      line: line.split(secret).join(shorten(secret)).slice(0, 300),
+    });
   }
   for (const line of scanned) {
     for (const [what, pattern] of SECRET_PATTERNS) {

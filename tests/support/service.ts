@@ -40,7 +40,10 @@ export function baseTestEnv(): Record<string, string> {
  * test database and SMTP server. Logs are captured (and kept for the secret
  * scan) instead of printed.
  */
-export async function startService(env: Record<string, string> = {}, overrides: DepsOverrides = {}): Promise<TestService> {
+export async function startService(
+  env: Record<string, string> = {},
+  overrides: DepsOverrides = {},
+): Promise<TestService> {
   const g = testGlobals();
   const config = loadConfig({ ...baseTestEnv(), ...env });
   const logs: string[] = [];

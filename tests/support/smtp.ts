@@ -79,7 +79,8 @@ export class SmtpCapture {
   async waitFor(to: string, subject: string | RegExp, timeoutMs = 15_000): Promise<CapturedMail> {
     const deadline = Date.now() + timeoutMs;
     const matches = (m: CapturedMail) =>
-      m.to.includes(to.toLowerCase()) && (typeof subject === 'string' ? m.subject === subject : subject.test(m.subject));
+      m.to.includes(to.toLowerCase()) &&
+      (typeof subject === 'string' ? m.subject === subject : subject.test(m.subject));
     for (;;) {
       const found = [...this.messages].reverse().find(matches);
       if (found) return found;
@@ -96,7 +97,9 @@ export class SmtpCapture {
   }
 
   all(to: string, subject?: string): CapturedMail[] {
-    return this.messages.filter((m) => m.to.includes(to.toLowerCase()) && (subject === undefined || m.subject === subject));
+    return this.messages.filter(
+      (m) => m.to.includes(to.toLowerCase()) && (subject === undefined || m.subject === subject),
+    );
   }
 }
 

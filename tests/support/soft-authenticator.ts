@@ -76,7 +76,12 @@ export function makeCredential(
     ? { privateKey: reuse.key, publicKey: createPublicKey(reuse.key) }
     : generateKeyPairSync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' });
   const credId = reuse ? Buffer.from(reuse.id, 'base64url') : randomBytes(32);
-  const clientData = JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: at.origin, crossOrigin: false });
+  const clientData = JSON.stringify({
+    type: 'webauthn.create',
+    challenge: options.challenge,
+    origin: at.origin,
+    crossOrigin: false,
+  });
   const authData = Buffer.concat([
     sha256(at.rpId),
     Buffer.from([0x45]), // UP | UV | AT
@@ -95,7 +100,11 @@ export function makeCredential(
       type: 'public-key',
       authenticatorAttachment: 'platform',
       clientExtensionResults: {},
-      response: { clientDataJSON: b64u(Buffer.from(clientData)), attestationObject: b64u(attestationObject), transports: ['internal'] },
+      response: {
+        clientDataJSON: b64u(Buffer.from(clientData)),
+        attestationObject: b64u(attestationObject),
+        transports: ['internal'],
+      },
     },
   };
 }
@@ -108,8 +117,14 @@ export function getAssertion(
   opts: { counter?: number; userVerified?: boolean } = {},
 ): Record<string, unknown> {
   const counter = opts.counter ?? ++credential.counter;
-  const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: at.origin, crossOrigin: false }));
-  const authData = Buffer.concat([sha256(at.rpId), Buffer.from([opts.userVerified === false ? 0x01 : 0x05]), counterBytes(counter)]);
+  const clientData = Buffer.from(
+    JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: at.origin, crossOrigin: false }),
+  );
+  const authData = Buffer.concat([
+    sha256(at.rpId),
+    Buffer.from([opts.userVerified === false ? 0x01 : 0x05]),
+    counterBytes(counter),
+  ]);
   const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), credential.key);
   return {
     id: credential.id,

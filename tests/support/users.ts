@@ -21,7 +21,10 @@ export interface TestUser {
 }
 
 /** Registers, verifies through the real mail, and logs in. */
-export async function createVerifiedUser(baseUrl: string, opts: { email?: string; password?: string } = {}): Promise<TestUser> {
+export async function createVerifiedUser(
+  baseUrl: string,
+  opts: { email?: string; password?: string } = {},
+): Promise<TestUser> {
   const email = opts.email ?? uniqueEmail();
   const password = opts.password ?? strongPassword();
   const reg = await mutation(baseUrl, 'auth.register', { email, password });

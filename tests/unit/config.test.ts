@@ -132,7 +132,13 @@ s('APP_ENV=test without SECRET_KEY uses a random key per process, written nowher
 s('a complete production configuration loads', () => {
   const c = loadConfig(PRODUCTION_OK, { cwd: tmpDir() });
   assert.is(c.isProduction, true);
-  assert.equal(c.smtp, { host: 'smtp.internal', port: 587, user: 'mailer', password: SMTP_PASSWORD_MARKER, secure: false });
+  assert.equal(c.smtp, {
+    host: 'smtp.internal',
+    port: 587,
+    user: 'mailer',
+    password: SMTP_PASSWORD_MARKER,
+    secure: false,
+  });
   assert.is(c.emailFrom, 'auth <no-reply@example.com>');
 });
 
@@ -190,25 +196,28 @@ s('invalid values are all reported together, by name', () => {
     LOG_LEVEL: 'loud',
     EMAIL_VERIFICATION_REQUIRED: 'maybe',
   });
-  assert.equal(
-    err.variables.sort(),
-    [
-      'ACCESS_TOKEN_EXPIRE_MINUTES',
-      'APP_ENV',
-      'EMAIL_VERIFICATION_REQUIRED',
-      'LOG_LEVEL',
-      'PASSWORD_MIN_LENGTH',
-      'RATE_LIMIT_STORE',
-      'REFRESH_REUSE_GRACE_SECONDS',
-      'SMTP_PORT',
-    ],
-  );
+  assert.equal(err.variables.sort(), [
+    'ACCESS_TOKEN_EXPIRE_MINUTES',
+    'APP_ENV',
+    'EMAIL_VERIFICATION_REQUIRED',
+    'LOG_LEVEL',
+    'PASSWORD_MIN_LENGTH',
+    'RATE_LIMIT_STORE',
+    'REFRESH_REUSE_GRACE_SECONDS',
+    'SMTP_PORT',
+  ]);
   for (const name of err.variables) assert.ok(err.message.includes(name));
 });
 
 s('fractional minutes are allowed and PUBLIC_URL loses its trailing slash', () => {
   const c = loadConfig(
-    { APP_ENV: 'test', SECRET_KEY: SECRET, ACCESS_TOKEN_EXPIRE_MINUTES: '0.1', REFRESH_REUSE_GRACE_SECONDS: '0', PUBLIC_URL: 'https://auth.example.com/' },
+    {
+      APP_ENV: 'test',
+      SECRET_KEY: SECRET,
+      ACCESS_TOKEN_EXPIRE_MINUTES: '0.1',
+      REFRESH_REUSE_GRACE_SECONDS: '0',
+      PUBLIC_URL: 'https://auth.example.com/',
+    },
     { cwd: tmpDir() },
   );
   assert.is(c.accessTokenTtlSeconds, 6);
@@ -217,7 +226,10 @@ s('fractional minutes are allowed and PUBLIC_URL loses its trailing slash', () =
 });
 
 s('RATE_LIMITS JSON overrides single defaults and keeps the others', () => {
-  const c = loadConfig({ APP_ENV: 'test', SECRET_KEY: SECRET, RATE_LIMITS: '{"login.ip":[3,60],"refresh.ip":[5,10]}' }, { cwd: tmpDir() });
+  const c = loadConfig(
+    { APP_ENV: 'test', SECRET_KEY: SECRET, RATE_LIMITS: '{"login.ip":[3,60],"refresh.ip":[5,10]}' },
+    { cwd: tmpDir() },
+  );
   assert.equal(c.rateLimits['login.ip'], [3, 60]);
   assert.equal(c.rateLimits['refresh.ip'], [5, 10]);
   assert.equal(c.rateLimits['login.email'], DEFAULT_RATE_LIMITS['login.email']);
@@ -235,7 +247,13 @@ s('invalid RATE_LIMITS is reported by name', () => {
 
 s('lists are split on commas; TRUST_PROXY takes hop counts and CIDRs', () => {
   const c = loadConfig(
-    { APP_ENV: 'test', SECRET_KEY: SECRET, CORS_ORIGINS: 'https://a.example, https://b.example', TRUST_PROXY: '2', SECRET_KEY_PREVIOUS: ` ${SECRET}x , ${SECRET}y ` },
+    {
+      APP_ENV: 'test',
+      SECRET_KEY: SECRET,
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      TRUST_PROXY: '2',
+      SECRET_KEY_PREVIOUS: ` ${SECRET}x , ${SECRET}y `,
+    },
     { cwd: tmpDir() },
   );
   assert.equal(c.corsOrigins, ['https://a.example', 'https://b.example']);
@@ -245,10 +263,17 @@ s('lists are split on commas; TRUST_PROXY takes hop counts and CIDRs', () => {
 });
 
 s('production refuses a scrypt cost N*r*p below 2^17*8*1; other environments may lower it', () => {
-  const weakSettings: Array<Record<string, string>> = [{ SCRYPT_LOG_N: '10' }, { SCRYPT_LOG_N: '16' }, { SCRYPT_R: '4' }];
+  const weakSettings: Array<Record<string, string>> = [
+    { SCRYPT_LOG_N: '10' },
+    { SCRYPT_LOG_N: '16' },
+    { SCRYPT_R: '4' },
+  ];
   for (const weak of weakSettings) {
     const err = configError({ ...PRODUCTION_OK, ...weak });
-    assert.ok(err.variables.some((v) => v.startsWith('SCRYPT_')), JSON.stringify(err.variables));
+    assert.ok(
+      err.variables.some((v) => v.startsWith('SCRYPT_')),
+      JSON.stringify(err.variables),
+    );
   }
   // The same cost spread differently is fine: 2^16 * 8 * 2.
   assert.is(loadConfig({ ...PRODUCTION_OK, SCRYPT_LOG_N: '16', SCRYPT_P: '2' }, { cwd: tmpDir() }).scrypt.p, 2);
@@ -256,13 +281,21 @@ s('production refuses a scrypt cost N*r*p below 2^17*8*1; other environments may
 });
 
 s('ACCESS_TOKEN_EXPIRE_MINUTES is capped at 60', () => {
-  assert.equal(configError({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '61' }).variables, ['ACCESS_TOKEN_EXPIRE_MINUTES']);
-  assert.equal(configError({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '1440' }).variables, ['ACCESS_TOKEN_EXPIRE_MINUTES']);
-  assert.is(loadConfig({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '60' }, { cwd: tmpDir() }).accessTokenTtlSeconds, 3600);
+  assert.equal(configError({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '61' }).variables, [
+    'ACCESS_TOKEN_EXPIRE_MINUTES',
+  ]);
+  assert.equal(configError({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '1440' }).variables, [
+    'ACCESS_TOKEN_EXPIRE_MINUTES',
+  ]);
+  assert.is(
+    loadConfig({ APP_ENV: 'test', ACCESS_TOKEN_EXPIRE_MINUTES: '60' }, { cwd: tmpDir() }).accessTokenTtlSeconds,
+    3600,
+  );
 });
 
 s('TRUST_PROXY=true (believe every X-Forwarded-For) is refused', () => {
-  for (const v of ['true', 'TRUE', ' true ']) assert.equal(configError({ APP_ENV: 'test', TRUST_PROXY: v }).variables, ['TRUST_PROXY']);
+  for (const v of ['true', 'TRUE', ' true '])
+    assert.equal(configError({ APP_ENV: 'test', TRUST_PROXY: v }).variables, ['TRUST_PROXY']);
 });
 
 s('npm start in production without SECRET_KEY exits non-zero naming SECRET_KEY, printing no secret', async () => {

@@ -40,7 +40,17 @@ s('isStorableEmail: one plain address, not address-list syntax or invisible char
   for (const ok of ['a+tag@example.com', "o'brien@example.ie", 'first.last@sub.example.co.uk', 'josé@例え.jp']) {
     assert.ok(isStorableEmail(ok), ok);
   }
-  for (const bad of ['x<v@example.com>', 'x,v@example.com', 'x;v@example.com', '"x"v@example.com', 'x(c)v@example.com', 'v@[127.0.0.1]', 'x\\v@example.com', 'x\u200bv@example.com', 'x\u0000v@example.com']) {
+  for (const bad of [
+    'x<v@example.com>',
+    'x,v@example.com',
+    'x;v@example.com',
+    '"x"v@example.com',
+    'x(c)v@example.com',
+    'v@[127.0.0.1]',
+    'x\\v@example.com',
+    'x\u200bv@example.com',
+    'x\u0000v@example.com',
+  ]) {
     assert.not.ok(isStorableEmail(bad), JSON.stringify(bad));
   }
 });

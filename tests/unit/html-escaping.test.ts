@@ -5,7 +5,10 @@ import { escapeHtml, html, trusted } from '../../server/http/pages/html.js';
 test('html`` escapes every interpolated string, in text and in attributes', () => {
   const evil = `"><script>alert('x')</script>&`;
   const out = html`<p title="${evil}">${evil}</p>`.value;
-  assert.is(out, `<p title="&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;">&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;</p>`);
+  assert.is(
+    out,
+    `<p title="&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;">&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;</p>`,
+  );
   assert.is(escapeHtml(`<&>"'`), '&lt;&amp;&gt;&quot;&#39;');
 });
 

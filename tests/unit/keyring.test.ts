@@ -13,9 +13,18 @@ const PUBLIC = /^k4\.public\.[A-Za-z0-9_-]{43}$/;
 
 // Official PASERK test vectors (paserk/test-vectors/k4.pid.json): public key bytes -> id.
 const PID_VECTORS: Array<[string, string]> = [
-  ['0000000000000000000000000000000000000000000000000000000000000000', 'k4.pid.S_XQmeEwHbbvRmiyfXfHYpLGjXGzjTRSDoT1YtTakWFE'],
-  ['707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f', 'k4.pid.9ShR3xc8-qVJ_di0tc9nx0IDIqbatdeM2mqLFBJsKRHs'],
-  ['707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e90', 'k4.pid.-nyvbaTz8U6TQz7OZWW-iB3va31iAxIpUgzUcVQVmW9A'],
+  [
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    'k4.pid.S_XQmeEwHbbvRmiyfXfHYpLGjXGzjTRSDoT1YtTakWFE',
+  ],
+  [
+    '707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f',
+    'k4.pid.9ShR3xc8-qVJ_di0tc9nx0IDIqbatdeM2mqLFBJsKRHs',
+  ],
+  [
+    '707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e90',
+    'k4.pid.-nyvbaTz8U6TQz7OZWW-iB3va31iAxIpUgzUcVQVmW9A',
+  ],
 ];
 
 s('paserkPid matches the official PASERK k4.pid test vectors', () => {

@@ -1,6 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { lockoutSeconds, reachesThreshold, secondsUntil, type LockoutSettings } from '../../server/services/lockout-policy.js';
+import {
+  lockoutSeconds,
+  reachesThreshold,
+  secondsUntil,
+  type LockoutSettings,
+} from '../../server/services/lockout-policy.js';
 
 const s = suite('unit: lockout policy');
 const settings: LockoutSettings = { threshold: 5, baseMinutes: 15, maxMinutes: 60 };
@@ -23,7 +28,11 @@ const cases: Array<[name: string, previous: { lockedAt: Date; seconds: number } 
   ['previous began 23 h 59 min ago: still doubled', { lockedAt: ago(24 * HOUR - 60), seconds: 15 * 60 }, 30 * 60],
   ['previous began exactly 24 h ago: the base again', { lockedAt: ago(24 * HOUR), seconds: 30 * 60 }, 15 * 60],
   ['previous began 25 h ago: the base again', { lockedAt: ago(25 * HOUR), seconds: 60 * 60 }, 15 * 60],
-  ['a previous shorter than the base (settings changed): at least the base', { lockedAt: ago(HOUR), seconds: 60 }, 15 * 60],
+  [
+    'a previous shorter than the base (settings changed): at least the base',
+    { lockedAt: ago(HOUR), seconds: 60 },
+    15 * 60,
+  ],
 ];
 for (const [name, previous, expected] of cases) {
   s(name, () => {

@@ -48,7 +48,10 @@ s('hashes stored by scrypt-kdf verify, and new hashes are scrypt-kdf keys that i
     const made = await hasher.hash('Correct-Horse-Battery-Staple-1');
     assert.is(Buffer.from(made, 'base64').length, 96);
     assert.equal(Scrypt.viewParams(Buffer.from(made, 'base64')), CHEAP);
-    assert.ok(await Scrypt.verify(Buffer.from(made, 'base64'), 'Correct-Horse-Battery-Staple-1'), 'scrypt-kdf accepts it');
+    assert.ok(
+      await Scrypt.verify(Buffer.from(made, 'base64'), 'Correct-Horse-Battery-Staple-1'),
+      'scrypt-kdf accepts it',
+    );
     assert.not.ok(await Scrypt.verify(Buffer.from(made, 'base64'), 'Correct-Horse-Battery-Staple-2'));
     assert.is.not(await hasher.hash('Correct-Horse-Battery-Staple-1'), made, 'a fresh salt every time');
   } finally {
@@ -56,22 +59,25 @@ s('hashes stored by scrypt-kdf verify, and new hashes are scrypt-kdf keys that i
   }
 });
 
-s('the same text typed differently (NFKC) matches; malformed and tampered hashes are false, never a throw', async () => {
-  const hasher = new PasswordHasher(CHEAP, 1, 8);
-  try {
-    const made = await hasher.hash('Ｐａｓｓｗｏｒｄ-ﬁne-12345');
-    assert.ok(await hasher.verify(made, 'Password-fine-12345'));
-    assert.not.ok(await hasher.verify('not base64 at all', 'x'));
-    assert.not.ok(await hasher.verify(Buffer.alloc(95).toString('base64'), 'x'));
-    const tampered = Buffer.from(made, 'base64');
-    tampered[7] = 29; // logN 29 (64 GiB): the checksum refuses it before any hash
-    assert.not.ok(await hasher.verify(tampered.toString('base64'), 'Password-fine-12345'));
-    assert.not.ok(hasher.needsRehash(made));
-    assert.ok(new PasswordHasher({ ...CHEAP, logN: 11 }, 1, 1).needsRehash(made));
-  } finally {
-    await hasher.close();
-  }
-});
+s(
+  'the same text typed differently (NFKC) matches; malformed and tampered hashes are false, never a throw',
+  async () => {
+    const hasher = new PasswordHasher(CHEAP, 1, 8);
+    try {
+      const made = await hasher.hash('Ｐａｓｓｗｏｒｄ-ﬁne-12345');
+      assert.ok(await hasher.verify(made, 'Password-fine-12345'));
+      assert.not.ok(await hasher.verify('not base64 at all', 'x'));
+      assert.not.ok(await hasher.verify(Buffer.alloc(95).toString('base64'), 'x'));
+      const tampered = Buffer.from(made, 'base64');
+      tampered[7] = 29; // logN 29 (64 GiB): the checksum refuses it before any hash
+      assert.not.ok(await hasher.verify(tampered.toString('base64'), 'Password-fine-12345'));
+      assert.not.ok(hasher.needsRehash(made));
+      assert.ok(new PasswordHasher({ ...CHEAP, logN: 11 }, 1, 1).needsRehash(made));
+    } finally {
+      await hasher.close();
+    }
+  },
+);
 
 s('hashing processes run at the lowest CPU priority, start on first use and are gone after close()', async () => {
   const hasher = new PasswordHasher(CHEAP, 2, 8);
@@ -90,7 +96,12 @@ s('a full queue sheds the call with UNAVAILABLE and a retryAfter; once drained, 
   const salt = Buffer.alloc(32, 7);
   try {
     // One running and two waiting fill it; the next two are shed at once.
-    const calls = Array.from({ length: 5 }, () => pool.derive('flood-password', salt, SLOW).then(() => 'ok', (e: unknown) => e));
+    const calls = Array.from({ length: 5 }, () =>
+      pool.derive('flood-password', salt, SLOW).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
     const results = await Promise.all(calls);
     assert.equal(results.slice(0, 3), ['ok', 'ok', 'ok']);
     for (const r of results.slice(3)) {

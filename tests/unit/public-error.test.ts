@@ -55,7 +55,10 @@ s('invalid input names the field; a body over the limit is 413', () => {
 });
 
 s('Retry-After is the longest wait among the errors, absent when none has one', () => {
-  assert.is(retryAfterOf([new AppError('RATE_LIMITED', { retryAfter: 5 }), new AppError('UNAVAILABLE', { retryAfter: 9 })]), 9);
+  assert.is(
+    retryAfterOf([new AppError('RATE_LIMITED', { retryAfter: 5 }), new AppError('UNAVAILABLE', { retryAfter: 9 })]),
+    9,
+  );
   assert.is(retryAfterOf([new AppError('INVALID_CREDENTIALS')]), undefined);
 });
 

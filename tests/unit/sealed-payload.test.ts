@@ -31,7 +31,8 @@ s('a truncated tag is refused, even a true prefix of the real one', () => {
 s('short, empty and tampered inputs are refused', () => {
   const sealed = seal(key, 'payload');
   const raw = Buffer.from(sealed, 'base64url');
-  for (const bad of ['', 'AAAA', raw.subarray(0, 27).toString('base64url')]) assert.is(openWithAny([key], bad), undefined);
+  for (const bad of ['', 'AAAA', raw.subarray(0, 27).toString('base64url')])
+    assert.is(openWithAny([key], bad), undefined);
   const flipped = Buffer.from(raw);
   flipped[raw.length - 1]! ^= 1;
   assert.is(openWithAny([key], flipped.toString('base64url')), undefined);

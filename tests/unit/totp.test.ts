@@ -27,10 +27,11 @@ s('the RFC 6238 appendix B SHA-1 vectors (8 digits), and their 6-digit truncatio
 s('a code is accepted in its own step and one step either side, and names the step it belongs to', () => {
   const now = new Date(1_111_111_111_000);
   const step = totpStep(now);
-  for (const delta of [-1, 0, 1]) assert.is(matchTotp(RFC_SECRET, totpCode(RFC_SECRET, step + delta), now), step + delta);
+  for (const delta of [-1, 0, 1])
+    assert.is(matchTotp(RFC_SECRET, totpCode(RFC_SECRET, step + delta), now), step + delta);
 });
 
-s('a code two steps away, a malformed code and another secret\'s code are refused', () => {
+s("a code two steps away, a malformed code and another secret's code are refused", () => {
   const now = new Date(1_234_567_890_000);
   const step = totpStep(now);
   assert.is(matchTotp(RFC_SECRET, totpCode(RFC_SECRET, step - 2), now), null);

@@ -18,7 +18,10 @@ function challenges() {
 
 async function registered(): Promise<{ soft: SoftCredential; stored: StoredCredential }> {
   const store = challenges();
-  const options = await webauthn.registrationOptions({ id: '0b6a3a52-5f0e-4c36-9a57-8d5b7c1e2f10', email: 'a@example.com' }, []);
+  const options = await webauthn.registrationOptions(
+    { id: '0b6a3a52-5f0e-4c36-9a57-8d5b7c1e2f10', email: 'a@example.com' },
+    [],
+  );
   store.issue(options.challenge);
   const { credential, response } = makeCredential(options, AT);
   const created = await webauthn.verifyRegistration(response as never, store.check);
@@ -44,13 +47,16 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 
 const s = suite('unit: webauthn');
 
-s('registration options require a discoverable credential with user verification and offer only ES256, EdDSA, RS256', async () => {
-  const options = await webauthn.registrationOptions({ id: 'u', email: 'a@example.com' }, []);
-  assert.is(options.rp.id, 'auth.example.com');
-  assert.is(options.authenticatorSelection?.residentKey, 'required');
-  assert.is(options.authenticatorSelection?.userVerification, 'required');
-  assert.equal(options.pubKeyCredParams.map((p) => p.alg).sort(), [-257, -8, -7].sort());
-});
+s(
+  'registration options require a discoverable credential with user verification and offer only ES256, EdDSA, RS256',
+  async () => {
+    const options = await webauthn.registrationOptions({ id: 'u', email: 'a@example.com' }, []);
+    assert.is(options.rp.id, 'auth.example.com');
+    assert.is(options.authenticatorSelection?.residentKey, 'required');
+    assert.is(options.authenticatorSelection?.userVerification, 'required');
+    assert.equal(options.pubKeyCredParams.map((p) => p.alg).sort(), [-257, -8, -7].sort());
+  },
+);
 
 s('a good registration and assertion verify; the counter moves forward', async () => {
   const { soft, stored } = await registered();
@@ -62,13 +68,17 @@ s('a good registration and assertion verify; the counter moves forward', async (
 
 s('an assertion made for another origin is refused', async () => {
   const { soft, stored } = await registered();
-  const reason = await refusal(assertWith(stored, (challenge) => getAssertion(soft, { challenge }, { ...AT, origin: 'https://evil.example' })));
+  const reason = await refusal(
+    assertWith(stored, (challenge) => getAssertion(soft, { challenge }, { ...AT, origin: 'https://evil.example' })),
+  );
   assert.is(reason, 'invalid');
 });
 
 s('an assertion for another RP ID is refused, and so is a registration for one', async () => {
   const { soft, stored } = await registered();
-  const reason = await refusal(assertWith(stored, (challenge) => getAssertion(soft, { challenge }, { ...AT, rpId: 'example.com' })));
+  const reason = await refusal(
+    assertWith(stored, (challenge) => getAssertion(soft, { challenge }, { ...AT, rpId: 'example.com' })),
+  );
   assert.is(reason, 'invalid');
   const store = challenges();
   const options = await webauthn.registrationOptions({ id: 'u', email: 'a@example.com' }, []);
@@ -88,13 +98,22 @@ s('a replayed challenge is refused: each challenge answers once', async () => {
   assert.is(await refusal(webauthn.verifyAuthentication(second as never, stored, store.check)), 'invalid');
 });
 
-s('a counter that goes backwards is refused as a possible clone; a zero counter (synced passkey) is accepted', async () => {
-  const { soft, stored } = await registered();
-  const moved = { ...stored, counter: 5 };
-  assert.is(await refusal(assertWith(moved, (challenge) => getAssertion(soft, { challenge }, AT, { counter: 3 }))), 'counter_regression');
-  assert.is(await refusal(assertWith(moved, (challenge) => getAssertion(soft, { challenge }, AT, { counter: 5 }))), 'counter_regression');
-  assert.is(await assertWith(stored, (challenge) => getAssertion(soft, { challenge }, AT, { counter: 0 })), 0);
-});
+s(
+  'a counter that goes backwards is refused as a possible clone; a zero counter (synced passkey) is accepted',
+  async () => {
+    const { soft, stored } = await registered();
+    const moved = { ...stored, counter: 5 };
+    assert.is(
+      await refusal(assertWith(moved, (challenge) => getAssertion(soft, { challenge }, AT, { counter: 3 }))),
+      'counter_regression',
+    );
+    assert.is(
+      await refusal(assertWith(moved, (challenge) => getAssertion(soft, { challenge }, AT, { counter: 5 }))),
+      'counter_regression',
+    );
+    assert.is(await assertWith(stored, (challenge) => getAssertion(soft, { challenge }, AT, { counter: 0 })), 0);
+  },
+);
 
 s('a key of an algorithm outside the allow-list (ES384) cannot be registered', async () => {
   const store = challenges();
@@ -106,7 +125,10 @@ s('a key of an algorithm outside the allow-list (ES384) cannot be registered', a
 
 s('an assertion without user verification is refused', async () => {
   const { soft, stored } = await registered();
-  assert.is(await refusal(assertWith(stored, (challenge) => getAssertion(soft, { challenge }, AT, { userVerified: false }))), 'invalid');
+  assert.is(
+    await refusal(assertWith(stored, (challenge) => getAssertion(soft, { challenge }, AT, { userVerified: false }))),
+    'invalid',
+  );
 });
 
 s.run();

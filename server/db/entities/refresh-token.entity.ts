@@ -19,7 +19,8 @@ export const RefreshTokenSchema = defineEntity({
     { properties: ['familyId'] },
     {
       name: 'refresh_tokens_revoked_at_index',
-      expression: 'create index "refresh_tokens_revoked_at_index" on "refresh_tokens" ("revoked_at") where revoked_at is not null',
+      expression:
+        'create index "refresh_tokens_revoked_at_index" on "refresh_tokens" ("revoked_at") where revoked_at is not null',
     },
   ],
   uniques: [

@@ -5,17 +5,28 @@ export type EmailTokenPurpose = 'verify_email' | 'reset_password';
 
 export class EmailTokenRepository {
   /** Stores a new token digest and invalidates older unused ones of the same purpose. */
-  async replace(sql: Sql, t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; expiresAt: Date }, now: Date): Promise<void> {
+  async replace(
+    sql: Sql,
+    t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; expiresAt: Date },
+    now: Date,
+  ): Promise<void> {
     await this.invalidate(sql, t.userId, t.purpose, now);
-    await sql.all(
-      'insert into email_tokens (id, user_id, purpose, token_hash, expires_at) values (?, ?, ?, ?, ?)',
-      [randomUUID(), t.userId, t.purpose, t.tokenHash, t.expiresAt],
-    );
+    await sql.all('insert into email_tokens (id, user_id, purpose, token_hash, expires_at) values (?, ?, ?, ?, ?)', [
+      randomUUID(),
+      t.userId,
+      t.purpose,
+      t.tokenHash,
+      t.expiresAt,
+    ]);
   }
 
   /** Ends every unused token of one purpose for a user (marks them used). */
   async invalidate(sql: Sql, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
-    await sql.all('update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null', [now, userId, purpose]);
+    await sql.all('update email_tokens set used_at = ? where user_id = ? and purpose = ? and used_at is null', [
+      now,
+      userId,
+      purpose,
+    ]);
   }
 
   /**
@@ -24,7 +35,12 @@ export class EmailTokenRepository {
    * each ring key (a link issued before a key rotation); digests are unique,
    * so at most one row matches.
    */
-  async consume(sql: Sql, purpose: EmailTokenPurpose, tokenHashes: readonly string[], now: Date): Promise<string | undefined> {
+  async consume(
+    sql: Sql,
+    purpose: EmailTokenPurpose,
+    tokenHashes: readonly string[],
+    now: Date,
+  ): Promise<string | undefined> {
     const row = await sql.one<{ user_id: string }>(
       `update email_tokens set used_at = ?
         where token_hash = any(?::varchar[]) and purpose = ? and used_at is null and expires_at > ?
@@ -35,7 +51,12 @@ export class EmailTokenRepository {
   }
 
   /** Looks a live token up (digests under each ring key) without consuming it, to check a new password first. */
-  async peek(sql: Sql, purpose: EmailTokenPurpose, tokenHashes: readonly string[], now: Date): Promise<string | undefined> {
+  async peek(
+    sql: Sql,
+    purpose: EmailTokenPurpose,
+    tokenHashes: readonly string[],
+    now: Date,
+  ): Promise<string | undefined> {
     const row = await sql.one<{ user_id: string }>(
       'select user_id from email_tokens where token_hash = any(?::varchar[]) and purpose = ? and used_at is null and expires_at > ?',
       [tokenHashes, purpose, now],

@@ -18,7 +18,10 @@ export class LockoutRepository {
     return row && { lockedAt: row.locked_at, seconds: (row.locked_until.getTime() - row.locked_at.getTime()) / 1000 };
   }
 
-  async insert(sql: Sql, l: { userId: string; failedAttempts: number; lockedAt: Date; lockedUntil: Date; sourceIp: string | null }): Promise<void> {
+  async insert(
+    sql: Sql,
+    l: { userId: string; failedAttempts: number; lockedAt: Date; lockedUntil: Date; sourceIp: string | null },
+  ): Promise<void> {
     await sql.all(
       'insert into lockouts (id, user_id, failed_attempts, locked_at, locked_until, source_ip) values (?, ?, ?, ?, ?, ?)',
       [randomUUID(), l.userId, l.failedAttempts, l.lockedAt, l.lockedUntil, l.sourceIp],
@@ -56,9 +59,14 @@ export class LoginThrottleRepository {
    * after another, as a user row's are (see CredentialVerifier).
    */
   async lockForUpdate(sql: Sql, digest: string): Promise<ThrottleRow & { updated_at: Date }> {
-    await sql.all('insert into login_throttles (email_digest) values (?) on conflict (email_digest) do nothing', [digest]);
-    return (await sql.one<ThrottleRow & { updated_at: Date }>(`select failed_attempts, locked_until, last_locked_at, last_lock_seconds, updated_at
-         from login_throttles where email_digest = ? for update`, [digest]))!;
+    await sql.all('insert into login_throttles (email_digest) values (?) on conflict (email_digest) do nothing', [
+      digest,
+    ]);
+    return (await sql.one<ThrottleRow & { updated_at: Date }>(
+      `select failed_attempts, locked_until, last_locked_at, last_lock_seconds, updated_at
+         from login_throttles where email_digest = ? for update`,
+      [digest],
+    ))!;
   }
 
   /** Writes the count and lock decided under the row lock; `lock` also records it for the doubling. */

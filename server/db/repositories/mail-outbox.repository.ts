@@ -6,7 +6,6 @@ import type { MailOutboxSchema } from '../entities/mail-outbox.entity.js';
 /** A message due for delivery: the mail_outbox columns the worker reads. */
 export type OutboxRow = Pick<RowOf<typeof MailOutboxSchema>, 'id' | 'template' | 'payload' | 'attempts' | 'created_at'>;
 
-
 export class MailOutboxRepository {
   async enqueue(sql: Sql, template: string, encryptedPayload: string, now: Date): Promise<string> {
     const id = randomUUID();
@@ -41,19 +40,27 @@ export class MailOutboxRepository {
   }
 
   async markRetry(sql: Sql, id: string, nextAttemptAt: Date, error: string): Promise<void> {
-    await sql.all('update mail_outbox set next_attempt_at = ?, last_error = ? where id = ?', [nextAttemptAt, error.slice(0, 500), id]);
+    await sql.all('update mail_outbox set next_attempt_at = ?, last_error = ? where id = ?', [
+      nextAttemptAt,
+      error.slice(0, 500),
+      id,
+    ]);
   }
 
   async markFailed(sql: Sql, id: string, now: Date, error: string): Promise<void> {
-    await sql.all(`update mail_outbox set failed_at = ?, payload = '', last_error = ? where id = ?`, [now, error.slice(0, 500), id]);
+    await sql.all(`update mail_outbox set failed_at = ?, payload = '', last_error = ? where id = ?`, [
+      now,
+      error.slice(0, 500),
+      id,
+    ]);
   }
 
   /** Delivered or abandoned messages (payload already erased) past their retention. */
   async pruneFinished(sql: Sql, olderThan: Date): Promise<number> {
-    const rows = await sql.all(
-      'delete from mail_outbox where (sent_at < ? or failed_at < ?) returning id',
-      [olderThan, olderThan],
-    );
+    const rows = await sql.all('delete from mail_outbox where (sent_at < ? or failed_at < ?) returning id', [
+      olderThan,
+      olderThan,
+    ]);
     return rows.length;
   }
 }

@@ -7,7 +7,9 @@ import type { Sql } from '../sql.js';
  */
 export class MaintenanceLockRepository {
   async tryLock(sql: Sql): Promise<boolean> {
-    const row = await sql.one<{ locked: boolean }>("select pg_try_advisory_lock(hashtext('secure-auth maintenance')) as locked");
+    const row = await sql.one<{ locked: boolean }>(
+      "select pg_try_advisory_lock(hashtext('secure-auth maintenance')) as locked",
+    );
     return row?.locked === true;
   }
 

@@ -45,7 +45,9 @@ export class MfaChallengeRepository {
 
   /** Deletes challenges that expired before `before` (used or not: they can answer nothing any more). */
   async prune(sql: Sql, before: Date): Promise<number> {
-    const rows = await sql.all<{ id: string }>('delete from mfa_challenges where expires_at < ? returning id', [before]);
+    const rows = await sql.all<{ id: string }>('delete from mfa_challenges where expires_at < ? returning id', [
+      before,
+    ]);
     return rows.length;
   }
 

@@ -81,7 +81,9 @@ export class MfaFactorRepository {
   }
 
   async findByCredentialId(sql: Sql, credentialId: string): Promise<MfaFactorRow | undefined> {
-    return sql.one<MfaFactorRow>("select * from mfa_factors where credential_id = ? and kind = 'passkey'", [credentialId]);
+    return sql.one<MfaFactorRow>("select * from mfa_factors where credential_id = ? and kind = 'passkey'", [
+      credentialId,
+    ]);
   }
 
   /** Unconfirmed enrolments never finished: replaced by a new one, so they cannot pile up. */
@@ -90,7 +92,10 @@ export class MfaFactorRepository {
   }
 
   async confirm(sql: Sql, id: string): Promise<boolean> {
-    const row = await sql.one('update mfa_factors set confirmed_at = now() where id = ? and confirmed_at is null returning id', [id]);
+    const row = await sql.one(
+      'update mfa_factors set confirmed_at = now() where id = ? and confirmed_at is null returning id',
+      [id],
+    );
     return row !== undefined;
   }
 

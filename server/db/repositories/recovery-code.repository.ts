@@ -6,13 +6,18 @@ export class RecoveryCodeRepository {
   async replace(sql: Sql, userId: string, codeHashes: readonly string[]): Promise<void> {
     await sql.all('delete from recovery_codes where user_id = ?', [userId]);
     for (const hash of codeHashes) {
-      await sql.all('insert into recovery_codes (id, user_id, code_hash) values (?, ?, ?)', [randomUUID(), userId, hash]);
+      await sql.all('insert into recovery_codes (id, user_id, code_hash) values (?, ?, ?)', [
+        randomUUID(),
+        userId,
+        hash,
+      ]);
     }
   }
 
   /**
-   * Atomically uses a code (`codeHashes`: its digest under each ring key): of parallel uses exactly one matches (the row
-   * lock serialises them, the loser then sees used_at set).
+   * Atomically uses a code (`codeHashes`: its digest under each ring key): of
+   * parallel uses exactly one matches (the row lock serialises them, the loser
+   * then sees used_at set).
    */
   async consume(sql: Sql, userId: string, codeHashes: readonly string[], now: Date): Promise<boolean> {
     const row = await sql.one(

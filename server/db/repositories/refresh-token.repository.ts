@@ -5,7 +5,6 @@ import type { RefreshTokenSchema } from '../entities/refresh-token.entity.js';
 /** A refresh_tokens row as stored, derived from the entity. */
 export type RefreshTokenRow = RowOf<typeof RefreshTokenSchema>;
 
-
 export interface NewRefreshToken {
   id: string;
   userId: string;
@@ -22,8 +21,9 @@ export interface NewRefreshToken {
 }
 
 /** One session (refresh family) as `sessions.list` shows it: its first token's columns and when it was last used. */
-export type SessionRow = Pick<RefreshTokenRow, 'family_id' | 'created_at' | 'user_agent' | 'ip'> & { last_used_at: Date };
-
+export type SessionRow = Pick<RefreshTokenRow, 'family_id' | 'created_at' | 'user_agent' | 'ip'> & {
+  last_used_at: Date;
+};
 
 /** Enough for any chain of rotations in flight while a revocation runs; each pass is one indexed update. */
 const MAX_REVOKE_PASSES = 10;
@@ -34,7 +34,20 @@ export class RefreshTokenRepository {
       `insert into refresh_tokens (id, user_id, family_id, parent_id, generation, token_hash, created_at, expires_at,
                                    family_expires_at, user_agent, ip, amr)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [t.id, t.userId, t.familyId, t.parentId, t.generation, t.tokenHash, t.createdAt, t.expiresAt, t.familyExpiresAt, t.userAgent, t.ip, t.amr],
+      [
+        t.id,
+        t.userId,
+        t.familyId,
+        t.parentId,
+        t.generation,
+        t.tokenHash,
+        t.createdAt,
+        t.expiresAt,
+        t.familyExpiresAt,
+        t.userAgent,
+        t.ip,
+        t.amr,
+      ],
     );
   }
 
@@ -62,7 +75,10 @@ export class RefreshTokenRepository {
    * One probe of the partial unique index on family_id, whatever the history.
    */
   async findLive(sql: Sql, familyId: string): Promise<RefreshTokenRow | undefined> {
-    return sql.one<RefreshTokenRow>('select * from refresh_tokens where family_id = ? and used_at is null and revoked_at is null', [familyId]);
+    return sql.one<RefreshTokenRow>(
+      'select * from refresh_tokens where family_id = ? and used_at is null and revoked_at is null',
+      [familyId],
+    );
   }
 
   /**
@@ -72,7 +88,10 @@ export class RefreshTokenRepository {
    * recognise their replay: the token itself carries family and generation.
    */
   async pruneFamily(sql: Sql, familyId: string, usedGeneration: number): Promise<void> {
-    await sql.all('delete from refresh_tokens where family_id = ? and generation > 0 and generation < ?', [familyId, usedGeneration]);
+    await sql.all('delete from refresh_tokens where family_id = ? and generation > 0 and generation < ?', [
+      familyId,
+      usedGeneration,
+    ]);
   }
 
   /**
@@ -98,7 +117,13 @@ export class RefreshTokenRepository {
   }
 
   /** Revokes every live session of a user (optionally but one), in passes like revokeFamily; returns sessions ended. */
-  async revokeAllForUser(sql: Sql, userId: string, reason: string, now: Date, exceptFamilyId?: string): Promise<number> {
+  async revokeAllForUser(
+    sql: Sql,
+    userId: string,
+    reason: string,
+    now: Date,
+    exceptFamilyId?: string,
+  ): Promise<number> {
     const ended = new Set<string>();
     for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
       const rows = await sql.all<{ family_id: string; live: boolean }>(
@@ -126,7 +151,10 @@ export class RefreshTokenRepository {
   }
 
   async familyBelongsTo(sql: Sql, familyId: string, userId: string): Promise<boolean> {
-    const row = await sql.one('select 1 from refresh_tokens where family_id = ? and user_id = ? limit 1', [familyId, userId]);
+    const row = await sql.one('select 1 from refresh_tokens where family_id = ? and user_id = ? limit 1', [
+      familyId,
+      userId,
+    ]);
     return row !== undefined;
   }
 

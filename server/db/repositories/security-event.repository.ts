@@ -5,7 +5,6 @@ import type { SecurityEventSchema } from '../entities/security-event.entity.js';
 /** A security_events row as stored, derived from the entity. */
 export type SecurityEventRow = RowOf<typeof SecurityEventSchema>;
 
-
 export class SecurityEventRepository {
   async insert(sql: Sql, e: Omit<SecurityEventRow, 'created_at'> & { created_at: Date }): Promise<void> {
     await sql.all(

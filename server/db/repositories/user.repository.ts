@@ -11,7 +11,14 @@ export type UserRow = RowOf<typeof UserSchema>;
  */
 export type SessionUser = Pick<
   UserRow,
-  'id' | 'email' | 'full_name' | 'email_verified_at' | 'is_superuser' | 'session_version' | 'password_changed_at' | 'created_at'
+  | 'id'
+  | 'email'
+  | 'full_name'
+  | 'email_verified_at'
+  | 'is_superuser'
+  | 'session_version'
+  | 'password_changed_at'
+  | 'created_at'
 >;
 
 export class UserRepository {
@@ -31,7 +38,14 @@ export class UserRepository {
   /** Inserts a user; returns undefined when the email is taken (unique index, no race). */
   async insert(
     sql: Sql,
-    u: { id: string; email: string; hashedPassword: string; fullName: string | null; verified: boolean; isSuperuser?: boolean },
+    u: {
+      id: string;
+      email: string;
+      hashedPassword: string;
+      fullName: string | null;
+      verified: boolean;
+      isSuperuser?: boolean;
+    },
   ): Promise<UserRow | undefined> {
     return sql.one<UserRow>(
       `insert into users (id, email, hashed_password, full_name, email_verified_at, is_superuser, password_changed_at)
@@ -66,7 +80,10 @@ export class UserRepository {
   }
 
   async markVerified(sql: Sql, id: string): Promise<void> {
-    await sql.all('update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now() where id = ?', [id]);
+    await sql.all(
+      'update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now() where id = ?',
+      [id],
+    );
   }
 
   /**
@@ -134,7 +151,10 @@ export class UserRepository {
    * carries a JS Date: PostgreSQL keeps microseconds, and comparing those
    * against a truncated cursor would repeat the last row of a page.
    */
-  async list(sql: Sql, opts: { query?: string; after?: { createdAt: Date; id: string }; limit: number }): Promise<UserRow[]> {
+  async list(
+    sql: Sql,
+    opts: { query?: string; after?: { createdAt: Date; id: string }; limit: number },
+  ): Promise<UserRow[]> {
     return sql.all<UserRow>(
       `select * from users
         where ($1::text is null or position($1 in email) > 0)

@@ -4,21 +4,23 @@ import type { Sql } from '../sql.js';
 export type WebauthnPurpose = 'register' | 'mfa' | 'login';
 
 export class WebauthnChallengeRepository {
-  async insert(sql: Sql, c: { challengeHash: string; userId: string | null; purpose: WebauthnPurpose; expiresAt: Date }): Promise<string> {
+  async insert(
+    sql: Sql,
+    c: { challengeHash: string; userId: string | null; purpose: WebauthnPurpose; expiresAt: Date },
+  ): Promise<string> {
     const id = randomUUID();
-    await sql.all('insert into webauthn_challenges (id, challenge_hash, user_id, purpose, expires_at) values (?, ?, ?, ?, ?)', [
-      id,
-      c.challengeHash,
-      c.userId,
-      c.purpose,
-      c.expiresAt,
-    ]);
+    await sql.all(
+      'insert into webauthn_challenges (id, challenge_hash, user_id, purpose, expires_at) values (?, ?, ?, ?, ?)',
+      [id, c.challengeHash, c.userId, c.purpose, c.expiresAt],
+    );
     return id;
   }
 
   /** Deletes challenges that expired before `before`. */
   async prune(sql: Sql, before: Date): Promise<number> {
-    const rows = await sql.all<{ id: string }>('delete from webauthn_challenges where expires_at < ? returning id', [before]);
+    const rows = await sql.all<{ id: string }>('delete from webauthn_challenges where expires_at < ? returning id', [
+      before,
+    ]);
     return rows.length;
   }
 

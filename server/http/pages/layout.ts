@@ -73,8 +73,11 @@ export function sendPage(res: Response, status: number, opts: PageOptions): void
   // a form post or fetch, and the origin check could not tell our own pages
   // from a forgery. strict-origin still never sends a path (a link's token).
   res.setHeader('Referrer-Policy', 'strict-origin');
-  res.status(status).type('html').send(
-    html`<!doctype html>
+  res
+    .status(status)
+    .type('html')
+    .send(
+      html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -90,5 +93,5 @@ ${opts.script ? html`<script>${trusted(opts.script.source)}</script>` : ''}
 </body>
 </html>
 `.value,
-  );
+    );
 }

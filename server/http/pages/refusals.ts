@@ -19,7 +19,10 @@ export function refusalMessage(err: unknown, minLength: number): { status: numbe
     case 'WEAK_PASSWORD':
       return { status: 400, message: weakPasswordMessage(err.reason, minLength) };
     case 'RATE_LIMITED':
-      return { status: 429, message: `Too many attempts from your network. Try again in ${waitInWords(err.retryAfter ?? 60)}.` };
+      return {
+        status: 429,
+        message: `Too many attempts from your network. Try again in ${waitInWords(err.retryAfter ?? 60)}.`,
+      };
     case 'UNAVAILABLE':
       return { status: 503, message: 'The service is busy right now. Try again in a moment.' };
     default:

@@ -69,7 +69,10 @@ export function resetPasswordRoutes(deps: Deps): Router {
     if (!token) return linkInvalid(res);
     const newPassword = typeof body.newPassword === 'string' ? body.newPassword : '';
     if (newPassword !== body.repeatPassword) {
-      return sendPage(res, 400, { title: TITLE, body: form(deps, token, 'The two passwords are not the same. Type them again.') });
+      return sendPage(res, 400, {
+        title: TITLE,
+        body: form(deps, token, 'The two passwords are not the same. Type them again.'),
+      });
     }
     try {
       await consumeRateLimit(deps, 'token.ip', req);
@@ -77,7 +80,8 @@ export function resetPasswordRoutes(deps: Deps): Router {
     } catch (err) {
       const refusal = refusalMessage(err, deps.config.passwordMinLength);
       if (!refusal) throw err;
-      if (err instanceof AppError && err.code === 'WEAK_PASSWORD') return sendPage(res, refusal.status, { title: TITLE, body: form(deps, token, refusal.message) });
+      if (err instanceof AppError && err.code === 'WEAK_PASSWORD')
+        return sendPage(res, refusal.status, { title: TITLE, body: form(deps, token, refusal.message) });
       return linkInvalid(res, refusal.message, refusal.status);
     }
     sendPage(res, 200, {

@@ -170,9 +170,9 @@ function rateLimitPhase(phase: 'request' | 'user') {
     const run = (i: number): ReturnType<typeof opts.next> => {
       if (i === applicable.length) return opts.next();
       const mw = limiterFor(ctx, store, applicable[i]!);
-      return mw({ ...opts, ctx: limiterCtx, input, next: (() => run(i + 1)) as typeof opts.next } as Parameters<typeof mw>[0]) as ReturnType<
-        typeof opts.next
-      >;
+      return mw({ ...opts, ctx: limiterCtx, input, next: (() => run(i + 1)) as typeof opts.next } as Parameters<
+        typeof mw
+      >[0]) as ReturnType<typeof opts.next>;
     };
     return run(0);
   });

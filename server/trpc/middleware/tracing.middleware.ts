@@ -25,7 +25,11 @@ export const tracing = t.middleware(({ path, type, next }) =>
           if (typeof userId === 'string') span.setAttribute('enduser.id', userId);
         } else {
           const { data } = toPublicError(result.error);
-          span.setAttributes({ 'error.type': data.appCode, 'app.code': data.appCode, 'rpc.trpc.error_code': result.error.code });
+          span.setAttributes({
+            'error.type': data.appCode,
+            'app.code': data.appCode,
+            'rpc.trpc.error_code': result.error.code,
+          });
           // The app code, not the message: messages are for clients.
           span.setStatus({ code: SpanStatusCode.ERROR, message: data.appCode });
         }

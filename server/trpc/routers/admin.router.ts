@@ -10,7 +10,11 @@ import type { AdminActor } from '../../services/admin.service.js';
 import { router, superuserProcedure } from '../procedures.js';
 
 /** The calling superuser, as the audit trail names them. */
-const actorOf = (ctx: { auth: { user: { id: string } } }): AdminActor => ({ id: ctx.auth.user.id, label: ctx.auth.user.id, via: 'api' });
+const actorOf = (ctx: { auth: { user: { id: string } } }): AdminActor => ({
+  id: ctx.auth.user.id,
+  label: ctx.auth.user.id,
+  via: 'api',
+});
 
 const usersRouter = router({
   list: superuserProcedure

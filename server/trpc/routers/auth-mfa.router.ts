@@ -7,7 +7,9 @@ export const authMfaRouter = router({
   verify: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(mfaVerifyInput)
-    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.mfaLogin.verifyCode(ctx.sql, input, ctx.req))),
+    .mutation(({ ctx, input }) =>
+      issueTokens(ctx, input.cookie, () => ctx.services.mfaLogin.verifyCode(ctx.sql, input, ctx.req)),
+    ),
 
   passkeyOptions: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
@@ -17,7 +19,9 @@ export const authMfaRouter = router({
   passkeyVerify: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(mfaPasskeyVerifyInput)
-    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.passkeys.mfaVerify(ctx.sql, input, ctx.req))),
+    .mutation(({ ctx, input }) =>
+      issueTokens(ctx, input.cookie, () => ctx.services.passkeys.mfaVerify(ctx.sql, input, ctx.req)),
+    ),
 });
 
 /** Passwordless sign-in with a discoverable passkey (user verification required). */
@@ -29,5 +33,7 @@ export const authPasskeyRouter = router({
   login: publicProcedure
     .meta({ rateLimits: ['mfa.ip'] })
     .input(passkeyLoginInput)
-    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.passkeys.login(ctx.sql, input, ctx.req))),
+    .mutation(({ ctx, input }) =>
+      issueTokens(ctx, input.cookie, () => ctx.services.passkeys.login(ctx.sql, input, ctx.req)),
+    ),
 });

@@ -35,7 +35,9 @@ export const authRouter = router({
   login: publicProcedure
     .meta({ rateLimits: ['login.ip', 'login.email'] })
     .input(loginInput)
-    .mutation(({ ctx, input }) => issueTokens(ctx, input.cookie, () => ctx.services.auth.login(ctx.sql, input, ctx.req))),
+    .mutation(({ ctx, input }) =>
+      issueTokens(ctx, input.cookie, () => ctx.services.auth.login(ctx.sql, input, ctx.req)),
+    ),
 
   refresh: publicProcedure
     .meta({ rateLimits: ['refresh.ip'] })

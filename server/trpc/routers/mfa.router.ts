@@ -21,7 +21,9 @@ export const mfaRouter = router({
     confirm: userProcedure
       .meta({ rateLimits: ['mfa.ip'] })
       .input(totpConfirmInput)
-      .mutation(({ ctx, input }) => ctx.services.mfa.confirmTotp(ctx.sql, ctx.auth.user.id, ctx.auth.claims.sid, input, ctx.req)),
+      .mutation(({ ctx, input }) =>
+        ctx.services.mfa.confirmTotp(ctx.sql, ctx.auth.user.id, ctx.auth.claims.sid, input, ctx.req),
+      ),
   }),
 
   passkey: router({
@@ -33,7 +35,9 @@ export const mfaRouter = router({
     register: userProcedure
       .meta({ rateLimits: ['mfa.ip'] })
       .input(passkeyRegisterInput)
-      .mutation(({ ctx, input }) => ctx.services.passkeys.register(ctx.sql, ctx.auth.user.id, ctx.auth.claims.sid, input, ctx.req)),
+      .mutation(({ ctx, input }) =>
+        ctx.services.passkeys.register(ctx.sql, ctx.auth.user.id, ctx.auth.claims.sid, input, ctx.req),
+      ),
   }),
 
   remove: userProcedure
@@ -45,6 +49,8 @@ export const mfaRouter = router({
     regenerate: userProcedure
       .meta({ rateLimits: ['mfa.ip'] })
       .input(recoveryCodesRegenerateInput)
-      .mutation(({ ctx, input }) => ctx.services.mfa.regenerateRecoveryCodes(ctx.sql, ctx.auth.user.id, input, ctx.req)),
+      .mutation(({ ctx, input }) =>
+        ctx.services.mfa.regenerateRecoveryCodes(ctx.sql, ctx.auth.user.id, input, ctx.req),
+      ),
   }),
 });

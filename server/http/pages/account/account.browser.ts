@@ -39,7 +39,8 @@ function explain(err: unknown): string {
   if (isAuthError(err, 'ACCOUNT_LOCKED')) {
     return `Too many failed attempts: the account is locked. Try again in ${waitInWords(err.data.retryAfter ?? 60)}.`;
   }
-  if (isAuthError(err, 'RATE_LIMITED')) return `Too many attempts. Try again in ${waitInWords(err.data.retryAfter ?? 60)}.`;
+  if (isAuthError(err, 'RATE_LIMITED'))
+    return `Too many attempts. Try again in ${waitInWords(err.data.retryAfter ?? 60)}.`;
   if (isAuthError(err, 'WEAK_PASSWORD')) return weakPasswordMessage(err.data.reason, minLength);
   if (isAuthError(err, 'EMAIL_TAKEN')) return 'An account with this email already exists. Sign in instead.';
   if (isAuthError(err, 'INVALID_INPUT')) return 'Please check what you typed: a field is not valid.';
@@ -186,7 +187,8 @@ async function finishSecondStep(answer: (c: MfaRequired<BrowserTokenPair>) => Pr
     $('sign-in-form').hidden = false;
     await signedIn(done.tokens.user.email);
   } catch (err) {
-    if (isAuthError(err, 'INVALID_MFA_CODE')) throw new Error('That code is not right, or was already used. Try the next one.');
+    if (isAuthError(err, 'INVALID_MFA_CODE'))
+      throw new Error('That code is not right, or was already used. Try the next one.');
     if (isAuthError(err, 'MFA_CHALLENGE_EXPIRED')) {
       challenge = undefined;
       $('second-factor').hidden = true;

@@ -12,4 +12,6 @@ const outDir = path.resolve('dist/server/http/pages/account');
 mkdirSync(outDir, { recursive: true });
 const source = await buildAccountBundle();
 writeFileSync(path.join(outDir, PREBUILT_BUNDLE), source);
-console.log(`wrote ${path.relative(process.cwd(), path.join(outDir, PREBUILT_BUNDLE))} (${Buffer.byteLength(source)} bytes)`);
+console.log(
+  `wrote ${path.relative(process.cwd(), path.join(outDir, PREBUILT_BUNDLE))} (${Buffer.byteLength(source)} bytes)`,
+);

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { Deps } from '../../deps.js';
+import type { PageDeps } from './page-deps.js';
 import { AppError } from '../../errors.js';
 import type { RequestInfo } from '../../observability/security-events.js';
 import { ipKey } from '../../rate-limit/ip-key.js';
@@ -24,7 +24,7 @@ export function requestInfo(req: Request, res: Response): RequestInfo {
  * refused (a foreign page submitting a victim's mailed link, or a password
  * of the attacker's choosing, into this service).
  */
-export function sameOriginPosts(deps: Deps): RequestHandler {
+export function sameOriginPosts(deps: PageDeps): RequestHandler {
   const allowed = allowedOrigins(deps.config);
   return (req, res, next) => {
     const origin = req.get('origin');
@@ -46,7 +46,7 @@ Open the link from your email again and submit the form on this page.</p>`,
  * procedure (one-time tokens: `token.ip`), so the pages are no cheaper a
  * way to guess tokens than the API.
  */
-export async function consumeRateLimit(deps: Deps, rule: string, req: Request): Promise<void> {
+export async function consumeRateLimit(deps: PageDeps, rule: string, req: Request): Promise<void> {
   const store = deps.rateLimits;
   if (!store) return;
   try {

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { Deps } from '../../deps.js';
+import type { PageDeps } from './page-deps.js';
 import { AppError } from '../../errors.js';
 import { html, type SafeHtml } from './html.js';
 import { sendPage } from './layout.js';
@@ -21,7 +21,7 @@ export function passwordPolicy(minLength: number, id = 'password-policy'): SafeH
 </div>`;
 }
 
-function form(deps: Deps, token: string, error?: string): SafeHtml {
+function form(deps: PageDeps, token: string, error?: string): SafeHtml {
   const invalid = error ? 'true' : 'false';
   return html`<h1>${TITLE}</h1>
 ${error ? html`<p class="error" role="alert" id="reset-error">${error}</p>` : ''}
@@ -54,7 +54,7 @@ function linkInvalid(res: Response, message = LINK_NO_LONGER_VALID, status = 400
  * checks the policy before it spends the token), so the form comes back
  * with the reason.
  */
-export function resetPasswordRoutes(deps: Deps): Router {
+export function resetPasswordRoutes(deps: PageDeps): Router {
   const r = Router();
 
   r.get('/reset-password', (req: Request, res: Response) => {

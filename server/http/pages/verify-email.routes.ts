@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { opaqueTokenSchema } from '../../../shared/schemas.js';
-import type { Deps } from '../../deps.js';
+import type { PageDeps } from './page-deps.js';
 import { html } from './html.js';
 import { sendPage } from './layout.js';
 import { consumeRateLimit, requestInfo } from './page-guards.js';
@@ -26,7 +26,7 @@ function linkInvalid(res: Response, title: string): void {
  * scanners and link previews fetch the link, and must not use it up. Only
  * the button's POST spends the token.
  */
-export function verifyEmailRoutes(deps: Deps): Router {
+export function verifyEmailRoutes(deps: PageDeps): Router {
   const r = Router();
 
   r.get('/verify-email', (req: Request, res: Response) => {

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Deps } from '../../../deps.js';
+import type { PageDeps } from '../page-deps.js';
 import { html } from '../html.js';
 import { sendPage } from '../layout.js';
 import { passwordPolicy } from '../reset-password.routes.js';
@@ -12,7 +12,7 @@ import { accountBundle } from './account-bundle.js';
  * user data is rendered by the server); the inline script fills it in
  * through the public procedures.
  */
-export function accountRoutes(deps: Deps): Router {
+export function accountRoutes(deps: PageDeps): Router {
   const r = Router();
   const minLength = deps.config.passwordMinLength;
   const body = html`<div id="account" data-password-min-length="${minLength}">

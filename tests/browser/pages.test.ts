@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { systemClock } from '../../server/security/clock.js';
 import { waitForMails } from '../support/accounts.js';
 import { codeNow, totpUser } from '../support/mfa.js';
-import { artifactDir, launchBrowser } from '../support/browser.js';
+import { addVirtualAuthenticator, artifactDir, launchBrowser } from '../support/browser.js';
 import { mutation } from '../support/http.js';
 import { startService, type TestService } from '../support/service.js';
 import { createVerifiedUser, strongPassword, uniqueEmail } from '../support/users.js';
@@ -360,17 +360,7 @@ s('passkeys on /account: add one, sign in with it alone, then as the step after 
   try {
     const user = await createVerifiedUser(svc.url);
     const { context, page } = await newTab(ctx);
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+    await addVirtualAuthenticator(page);
     await page.goto(`${origin}/account`);
     await page.waitForSelector('#signed-out:not([hidden])');
     assert.ok(await page.isVisible('#passkey-sign-in'), 'the browser supports passkeys: the button is there');

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../../server/db/embedded-postgres.js';
-import { launchBrowser } from '../support/browser.js';
+import { addVirtualAuthenticator, launchBrowser } from '../support/browser.js';
 import { startService, type TestService } from '../support/service.js';
 import { createVerifiedUser } from '../support/users.js';
 
@@ -59,17 +59,7 @@ s.before(async (ctx) => {
       body: `<!doctype html><title>passkeys</title><script>${script}</script>`,
     }),
   );
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
-  });
+  await addVirtualAuthenticator(page);
   await page.goto(`${ctx.origin}/passkey-test`);
   ctx.page = page;
 });

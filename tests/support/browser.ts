@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /**
  * The real browser for the browser suites: Debian's `chromium` driven by
@@ -32,4 +32,22 @@ export function artifactDir(...parts: string[]): string {
   const dir = path.resolve('.data/test-artifacts', ...parts);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * A CDP virtual authenticator on the page, as a platform authenticator with
+ * resident keys and user verification (a phone's or laptop's passkeys).
+ */
+export async function addVirtualAuthenticator(page: Page): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    },
+  });
 }

@@ -4,9 +4,8 @@ import type { Pool } from './pool.js';
 
 /**
  * Raw SQL on the service's pool. Repositories write `?` placeholders (or `$n`
- * where a statement uses a value twice); each
- * distinct statement is compiled once to `$n` form and sent as a named
- * prepared statement, so the hot paths (session check, refresh rotation) cost
+ * where a statement uses a value twice); each distinct statement is compiled
+ * once to `$n` form and sent as a named prepared statement, so the hot paths (session check, refresh rotation) cost
  * one round trip each with no query building, no parameter inlining and no
  * entity hydration. Row types come from the entities (row-types.ts), and a
  * test prepares every statement against the migrated schema.

@@ -125,6 +125,8 @@ export class SessionService {
 
   private async rotate(tx: Sql, presented: ParsedRefreshToken, req: RequestInfo): Promise<RotationOutcome> {
     const now = this.d.clock.now();
+    // Taken before the claim, so a revocation of this session waits for this rotation or it for the revocation.
+    if (presented.familyId) await this.d.refreshTokens.lockFamily(tx, presented.familyId, 'shared');
     const claimed = await this.d.refreshTokens.claimForRotation(tx, presented.tokenHash, now);
     if (claimed) {
       const user = await this.d.users.findById(tx, claimed.user_id);
@@ -196,17 +198,19 @@ export class SessionService {
     const parsed = this.d.codec.parse(presented);
     if (!parsed) return;
     // Any token of the session ends it (an already-rotated one too); its row may be gone.
-    const row = parsed.familyId
-      ? await this.d.refreshTokens.findLive(sql, parsed.familyId)
-      : await this.d.refreshTokens.findByHash(sql, parsed.tokenHash);
-    if (!row) return;
-    const ended = await this.d.refreshTokens.revokeFamily(sql, row.family_id, 'logout', this.d.clock.now());
-    if (ended) {
+    // A token that names its family ends that family directly: looking for the live
+    // row first would find none while a rotation is between marking the old token
+    // used and committing its successor, and the logout would end nothing.
+    let familyId = parsed.familyId;
+    if (!familyId) familyId = (await this.d.refreshTokens.findByHash(sql, parsed.tokenHash))?.family_id;
+    if (!familyId) return;
+    const { ended, userId } = await this.d.refreshTokens.revokeFamilyOf(sql, familyId, 'logout', this.d.clock.now());
+    if (ended && userId) {
       await this.d.events.emit(sql, req, {
         type: 'logout',
         outcome: 'success',
-        userId: row.user_id,
-        details: { session_id: row.family_id },
+        userId,
+        details: { session_id: familyId },
       });
     }
   }

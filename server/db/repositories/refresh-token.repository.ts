@@ -102,18 +102,54 @@ export class RefreshTokenRepository {
    * does. Without it a refresh racing a logout left a live token behind.
    */
   async revokeFamily(sql: Sql, familyId: string, reason: string, now: Date): Promise<boolean> {
+    return (await this.revokeFamilyOf(sql, familyId, reason, now)).ended;
+  }
+
+  /**
+   * Serialises rotation and revocation of one session. A rotation holds the
+   * family's lock shared for its transaction; a revocation takes it
+   * exclusively, so it waits for rotations in flight to commit and then sees
+   * their successors, and a rotation that starts later finds the family
+   * revoked. Without it a client refreshing as fast as it can stayed one
+   * generation ahead of a logout's passes and kept a live token.
+   */
+  async lockFamily(sql: Sql, familyId: string, mode: 'shared' | 'exclusive'): Promise<void> {
+    if (mode === 'shared')
+      await sql.all('select pg_advisory_xact_lock_shared(hashtextextended(?::text, 4242))', [familyId]);
+    else await sql.all('select pg_advisory_xact_lock(hashtextextended(?::text, 4242))', [familyId]);
+  }
+
+  /** As revokeFamily, also naming the session's owner (undefined when nothing was left to revoke). */
+  async revokeFamilyOf(
+    sql: Sql,
+    familyId: string,
+    reason: string,
+    now: Date,
+  ): Promise<{ ended: boolean; userId: string | undefined }> {
+    return sql.tx((tx) => this.revokeLockedFamily(tx, familyId, reason, now));
+  }
+
+  private async revokeLockedFamily(
+    sql: Sql,
+    familyId: string,
+    reason: string,
+    now: Date,
+  ): Promise<{ ended: boolean; userId: string | undefined }> {
+    await this.lockFamily(sql, familyId, 'exclusive');
     let live = false;
+    let userId: string | undefined;
     for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
-      const rows = await sql.all<{ live: boolean }>(
+      const rows = await sql.all<{ user_id: string; live: boolean }>(
         `update refresh_tokens set revoked_at = ?, revoked_reason = ?
           where family_id = ? and revoked_at is null
-          returning (used_at is null and expires_at > ?) as live`,
+          returning user_id, (used_at is null and expires_at > ?) as live`,
         [now, reason, familyId, now],
       );
       live ||= rows.some((r) => r.live);
+      userId ??= rows[0]?.user_id;
       if (rows.length === 0) break;
     }
-    return live;
+    return { ended: live, userId };
   }
 
   /** Revokes every live session of a user (optionally but one), in passes like revokeFamily; returns sessions ended. */

@@ -152,7 +152,7 @@ export class RefreshTokenRepository {
     return { ended: live, userId };
   }
 
-  /** Revokes every live session of a user (optionally but one), in passes like revokeFamily; returns sessions ended. */
+  /** Revokes every live session of a user (optionally but one) under each session's lock; returns sessions ended. */
   async revokeAllForUser(
     sql: Sql,
     userId: string,
@@ -160,6 +160,25 @@ export class RefreshTokenRepository {
     now: Date,
     exceptFamilyId?: string,
   ): Promise<number> {
+    return sql.tx((tx) => this.revokeLockedSessionsOf(tx, userId, reason, now, exceptFamilyId));
+  }
+
+  private async revokeLockedSessionsOf(
+    sql: Sql,
+    userId: string,
+    reason: string,
+    now: Date,
+    exceptFamilyId?: string,
+  ): Promise<number> {
+    // Each session's lock, in a fixed order (two revocations never wait on each other in a circle), so
+    // rotations in flight commit first and later ones find their session revoked, as for one session.
+    const families = await sql.all<{ family_id: string }>(
+      `select distinct family_id from refresh_tokens
+        where user_id = ? and revoked_at is null and (?::uuid is null or family_id <> ?::uuid)
+        order by family_id`,
+      [userId, exceptFamilyId ?? null, exceptFamilyId ?? null],
+    );
+    for (const f of families) await this.lockFamily(sql, f.family_id, 'exclusive');
     const ended = new Set<string>();
     for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
       const rows = await sql.all<{ family_id: string; live: boolean }>(

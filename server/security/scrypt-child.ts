@@ -1,7 +1,8 @@
 /**
  * The program each hashing process runs: `node -e <source>`, plain
- * JavaScript with no loader, no telemetry preload and an empty environment
- * (it never sees SECRET_KEY or DATABASE_URL). It answers one message at a
+ * JavaScript with no loader, no telemetry preload and no environment but one
+ * allocator setting (see scrypt-pool.ts): it never sees SECRET_KEY or
+ * DATABASE_URL. It answers one message at a
  * time with crypto.scryptSync on its own main thread, which it lowers to
  * nice 19 once Node has started (starting at 19 would make every start slow
  * on a busy machine), as the parent does too when told it is ready: every

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import * as ScryptModule from 'scrypt-kdf';
 import { suite } from 'uvu';
@@ -90,6 +91,49 @@ s('hashing processes run at the lowest CPU priority, start on first use and are 
   for (const pid of pids) assert.not.ok(alive(pid), `process ${pid} stopped`);
   await unavailable(hasher.hash('after-close-password'));
 });
+
+/** Minor page faults a process has taken so far (/proc/<pid>/stat, field 10). */
+function minorFaults(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
+s('a hashing process reuses its scrypt memory: a second hash does not fault its pages in again', async () => {
+  const hasher = new PasswordHasher(SLOW, 1, 8);
+  try {
+    await hasher.hash('the-first-password-123');
+    const [pid] = hasher.processIds();
+    const before = minorFaults(pid!);
+    await hasher.hash('the-second-password-123');
+    const faults = minorFaults(pid!) - before;
+    const hashPages = (128 * SLOW.r * 2 ** SLOW.logN) / 4096;
+    // Without reuse every hash maps its memory afresh and faults in every page of it.
+    assert.ok(faults < hashPages / 4, `${faults} page faults for a hash of ${hashPages} pages`);
+  } finally {
+    await hasher.close();
+  }
+});
+
+s(
+  'a hashing process inherits nothing from the service: no secret, no preload, only the allocator setting',
+  async () => {
+    process.env.SECRET_KEY_CANARY = 'must-not-reach-the-child';
+    const hasher = new PasswordHasher(CHEAP, 1, 8);
+    try {
+      await hasher.hash('a-password-for-the-env-check');
+      const [pid] = hasher.processIds();
+      const environ = readFileSync(`/proc/${pid!}/environ`, 'utf8');
+      assert.not.ok(environ.includes('must-not-reach-the-child'), 'the canary stayed in the service');
+      for (const name of ['SECRET_KEY', 'DATABASE_URL', 'NODE_OPTIONS', 'PATH']) {
+        assert.not.ok(environ.includes(`${name}=`), `${name} is not passed on`);
+      }
+      assert.ok(environ.startsWith('GLIBC_TUNABLES=glibc.malloc.mmap_threshold='), 'the allocator setting is');
+    } finally {
+      delete process.env.SECRET_KEY_CANARY;
+      await hasher.close();
+    }
+  },
+);
 
 s('a full queue sheds the call with UNAVAILABLE and a retryAfter; once drained, calls are served again', async () => {
   const pool = new ScryptPool(1, 2);

@@ -15,12 +15,8 @@
  * metric and log pipelines are off unless OTEL_METRICS_EXPORTER /
  * OTEL_LOGS_EXPORTER ask for them.
  */
-import { register } from 'node:module';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { sanitizeSql } from './sanitize-sql.js';
+import type { IncomingMessage } from 'node:http';
+import type { Span } from '@opentelemetry/api';
 
 const env = process.env;
 const wanted = (name: string) => (env[name] ?? '').trim() !== '';
@@ -33,16 +29,35 @@ const exporting =
 /** Paths whose spans are noise for a tracing backend (probes and scrapes). */
 const UNTRACED = /^\/(health(\/live|\/ready)?|metrics)(\?|$)/;
 
-if (exporting && env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
-  // The application is ESM: modules it `import`s (express) are only seen by
-  // the instrumentations through import-in-the-middle's loader hook. CommonJS
-  // requires (pg under knex, node:http under express) are patched by
-  // require-in-the-middle. Only the hooked packages are wrapped, so no other
-  // module pays for (or can be broken by) the loader.
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
-    data: { include: ['express'] },
-  });
+/**
+ * The span name and `http.route` of a server span, from what Express left on
+ * the request: the mount (`/trpc`) and the matched route of a page, never the
+ * raw URL, so an attacker's made-up paths cannot multiply span names.
+ */
+function nameByRoute(span: Span, request: unknown): void {
+  const req = request as IncomingMessage & { baseUrl?: unknown; route?: { path?: unknown } };
+  const route =
+    (typeof req.baseUrl === 'string' ? req.baseUrl : '') + (typeof req.route?.path === 'string' ? req.route.path : '');
+  if (!route) return;
+  span.setAttribute('http.route', route);
+  span.updateName(`${req.method ?? 'GET'} ${route}`);
+}
 
+if (exporting && env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
+  // Loaded only when exporting: an unconfigured deployment does not carry
+  // the SDK (about 25 MiB) in memory at all.
+  const [{ HttpInstrumentation }, { PgInstrumentation }, { NodeSDK }, { sanitizeSql }] = await Promise.all([
+    import('@opentelemetry/instrumentation-http'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/sdk-node'),
+    import('./sanitize-sql.js'),
+  ]);
+  // Three spans per call, each one a reader needs: the HTTP server span, the
+  // tRPC procedure and its queries. Express's own layers are not traced: its
+  // instrumentation added two empty middleware spans to every call, an ESM
+  // loader thread, and about 40% of tracing's CPU cost per `auth.me`
+  // (measured with the bench; see docs/performance.md). The route it used
+  // to provide is set from the request instead (nameByRoute).
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME?.trim() || 'secure-auth',
     instrumentations: [
@@ -51,17 +66,7 @@ if (exporting && env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
         // tRPC GET inputs and email links carry tokens in the query string:
         // never put their values on a span.
         redactedQueryParamsServer: ['input', 'token', 'refreshToken', 'accessToken', 'password'],
-      }),
-      // Router layers (the health, keys and metrics routers every tRPC call
-      // passes through) and the header/parsing middleware every request runs
-      // are empty spans that only cost CPU on the hot path (4 of 9 spans per
-      // auth.me). The request log and tRPC mount layers stay: they show where
-      // a request went.
-      new ExpressInstrumentation({
-        ignoreLayersType: [ExpressLayerType.ROUTER],
-        ignoreLayers: ['requestId', 'helmetMiddleware', 'corsMiddleware', 'jsonParser'].map(
-          (name) => `middleware - ${name}`,
-        ),
+        applyCustomAttributesOnSpan: (span, request) => nameByRoute(span, request),
       }),
       new PgInstrumentation({
         // Bound values are password hashes, token digests and emails: never
@@ -73,6 +78,8 @@ if (exporting && env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
         // Only queries made on behalf of a request: the outbox worker's polls
         // would otherwise be a root trace every few seconds.
         requireParentSpan: true,
+        // Taking a pooled connection is not a query: no span of its own.
+        ignoreConnectSpans: true,
       }),
     ],
     ...(wanted('OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),

@@ -138,11 +138,26 @@ const T = opts.quick
       floorWarmS: 0.3,
       probeS: 2.5,
       stormWarmS: 1,
+      roundS: 1.5,
+      roundWarmS: 1,
     }
-  : { measureS: 10, warmFastS: 1, warmHashS: 2, floorS: 10, floorPoolS: 3, floorWarmS: 0.5, probeS: 6, stormWarmS: 2 };
+  : {
+      measureS: 10,
+      warmFastS: 1,
+      warmHashS: 2,
+      floorS: 10,
+      floorPoolS: 3,
+      floorWarmS: 0.5,
+      probeS: 6,
+      stormWarmS: 2,
+      roundS: 4,
+      roundWarmS: 3,
+    };
 const PROBE_RATE = 200;
 /** Steady-rate windows alone and during the storm; their medians make the storm ratio. */
 const PROBE_WINDOWS = 3;
+/** Alternating rounds of auth.me and its references (ceiling, Better Auth); ratios are per round, then the median. */
+const SESSION_ROUNDS = 3;
 const CORES = os.availableParallelism();
 /** Better Auth's own scrypt cost (N 2^14, r 16, p 1): login_vs_better_auth is measured at it. */
 const PEER_COST = { logN: 14, r: 16, p: 1 };
@@ -224,33 +239,43 @@ interface RunContext {
   runIndex: number;
 }
 
-/**
- * Reference 2: the framework ceiling. It does not depend on the scrypt
- * setting, so it is measured once per bench run and shared by every run.
- */
-async function measureCeiling(): Promise<LoadResult | undefined> {
-  if (!want('me')) return undefined;
-  log('framework ceiling (bare Express + tRPC, no-op query)');
-  const ceilingServer = await startServerChild(path.join(here, 'references/framework-ceiling.ts'), [], {
-    env: { UV_THREADPOOL_SIZE: String(opts.pool), NODE_ENV: 'production' },
-  });
-  try {
-    return await runLoad(
-      `http://127.0.0.1:${ceilingServer.port}`,
-      { name: 'ceiling', method: 'GET', path: '/trpc/noop', connections: C },
-      { warmupS: T.warmFastS, measureS: T.measureS, cpuSeconds: () => cpuSeconds(ceilingServer.pid) },
-    );
-  } finally {
-    await ceilingServer.stop();
-  }
+/** A reference server kept running for the whole bench, loaded in rounds between the service's own windows. */
+interface LiveReference {
+  /** One measured window (after a warm-up) of its session-check workload. */
+  load(measureS: number): Promise<LoadResult>;
+  stop(): Promise<void>;
 }
 
-/** Better Auth's figures, measured once per bench run at its own hash cost. */
-interface PeerResult {
+/**
+ * Reference 2: the framework ceiling, a no-op query on bare Express + tRPC.
+ * It does not depend on the scrypt setting; it runs for the whole bench and
+ * is loaded in the session-check rounds, next to auth.me.
+ */
+async function startCeiling(): Promise<LiveReference | undefined> {
+  if (!want('me')) return undefined;
+  log('framework ceiling (bare Express + tRPC, no-op query): starting');
+  const server = await startServerChild(path.join(here, 'references/framework-ceiling.ts'), [], {
+    env: { UV_THREADPOOL_SIZE: String(opts.pool), NODE_ENV: 'production' },
+  });
+  return {
+    load: (measureS) =>
+      runLoad(
+        `http://127.0.0.1:${server.port}`,
+        { name: 'ceiling', method: 'GET', path: '/trpc/noop', connections: C },
+        { warmupS: T.warmFastS, measureS, cpuSeconds: () => cpuSeconds(server.pid) },
+      ),
+    stop: () => server.stop(),
+  };
+}
+
+/** The Better Auth peer: sign-in measured once at start, get-session loaded in the rounds. */
+interface PeerReference {
   version: string;
-  getSession?: LoadResult;
   signIn?: LoadResult;
   rssAtStartMiB: number;
+  /** Present when auth.me is measured. */
+  getSession?: LiveReference;
+  stop(): Promise<void>;
 }
 
 /**
@@ -258,7 +283,7 @@ interface PeerResult {
  * (its get-session with the session cookie, same connections and windows)
  * and login (its sign-in, 4 users round-robin). Tracing off, as it ships.
  */
-async function measurePeer(databaseUrl: string): Promise<PeerResult | undefined> {
+async function startPeerReference(databaseUrl: string): Promise<PeerReference | undefined> {
   if (!opts.peer || !(want('me') || want('login'))) return undefined;
   const version = ensurePeerInstalled(log);
   const peer = await startPeer(await createPeerDatabase(databaseUrl), { UV_THREADPOOL_SIZE: String(opts.pool) });
@@ -270,24 +295,12 @@ async function measurePeer(databaseUrl: string): Promise<PeerResult | undefined>
     const cookies = await inParallel(C, 2, (i) =>
       peerSession(peer.url, users[i % users.length]!, password, i < users.length),
     );
-    const win = (warmupS: number) => ({ warmupS, measureS: T.measureS, cpuSeconds: () => cpuSeconds(peer.pid) });
-    let getSession: LoadResult | undefined;
+    const win = (warmupS: number, measureS: number) => ({
+      warmupS,
+      measureS,
+      cpuSeconds: () => cpuSeconds(peer.pid),
+    });
     let signIn: LoadResult | undefined;
-    if (want('me')) {
-      log(`Better Auth ${version}: get-session`);
-      getSession = await runLoad(
-        peer.url,
-        {
-          name: 'better_auth.get_session',
-          method: 'GET',
-          path: '/api/auth/get-session',
-          connections: C,
-          setupClient: (client, i) => client.setHeaders({ cookie: cookies[i % C]! }),
-        },
-        win(T.warmFastS),
-      );
-      await waitIdle(peer.pid);
-    }
     if (want('login')) {
       log(`Better Auth ${version}: sign-in`);
       signIn = await runLoad(
@@ -302,13 +315,31 @@ async function measurePeer(databaseUrl: string): Promise<PeerResult | undefined>
           body: '{}',
           setupClient: (client, i) => client.setBody(JSON.stringify({ email: users[i % users.length], password })),
         },
-        win(T.warmHashS),
+        win(T.warmHashS, T.measureS),
       );
       await waitIdle(peer.pid);
     }
-    return { version, getSession, signIn, rssAtStartMiB };
-  } finally {
+    const getSession: LiveReference | undefined = want('me')
+      ? {
+          load: (measureS) =>
+            runLoad(
+              peer.url,
+              {
+                name: 'better_auth.get_session',
+                method: 'GET',
+                path: '/api/auth/get-session',
+                connections: C,
+                setupClient: (client, i) => client.setHeaders({ cookie: cookies[i % C]! }),
+              },
+              win(T.warmFastS, measureS),
+            ),
+          stop: async () => undefined,
+        }
+      : undefined;
+    return { version, signIn, rssAtStartMiB, getSession, stop: () => peer.stop() };
+  } catch (err) {
     await peer.stop();
+    throw err;
   }
 }
 
@@ -319,8 +350,8 @@ function sameCost(a: { logN: number; r: number; p: number }, b: { logN: number; 
 async function runSetting(
   s: { logN: number; r: number; p: number },
   ctx: RunContext,
-  ceiling: LoadResult | undefined,
-  peer: PeerResult | undefined,
+  ceiling: LiveReference | undefined,
+  peer: PeerReference | undefined,
 ) {
   const tag = `logN ${s.logN} r ${s.r} p ${s.p}`;
   const hc = opts.hashConcurrency;
@@ -412,26 +443,16 @@ async function runSetting(
     const code = await which.stop();
     if (code !== 0) notes.push(`${tag}: ${name} exited with ${code}: ${which.stderrTail().slice(-500)}`);
   };
-  // auth.me with tracing off: the same build on the same database, without
-  // the SDK, after the traced instance has stopped.
-  const untracedMe = async (pairs: TokenPairLite[]): Promise<LoadResult> => {
-    await stopService(svc, 'service');
-    log(`${tag}: auth.me with tracing off (a second instance without the SDK)`);
+  // auth.me with tracing off: the same build on the same database and key,
+  // without the SDK, running beside the traced instance for the rounds.
+  const startUntraced = async (): Promise<UntracedInstance> => {
     const plain = await startService({
       repoRoot,
       cwd: dataDir,
       env: { ...env, PORT: String(await freePort()) },
       otel: false,
     });
-    try {
-      return await runLoad(plain.url, meWorkload(pairs), {
-        warmupS: T.warmFastS,
-        measureS: T.measureS,
-        cpuSeconds: () => treeCpuSeconds(plain.pid),
-      });
-    } finally {
-      await stopService(plain, 'untraced service');
-    }
+    return { svc: plain, stop: () => stopService(plain, 'untraced service') };
   };
   try {
     return await loadService(svc, s, tag, {
@@ -443,11 +464,104 @@ async function runSetting(
       peer,
       sinkBefore,
       ctx,
-      untracedMe: ctx.otel && want('me') ? untracedMe : undefined,
+      startUntraced: ctx.otel && want('me') ? startUntraced : undefined,
     });
   } finally {
     await stopService(svc, 'service');
   }
+}
+
+interface UntracedInstance {
+  svc: ServiceProcess;
+  stop(): Promise<void>;
+}
+
+/** What the session-check rounds measured, one entry per round. */
+interface SessionRounds {
+  /** auth.me on the traced instance (absent with --no-otel). */
+  traced: LoadResult[];
+  /** auth.me without telemetry. */
+  untraced: LoadResult[];
+  ceiling: LoadResult[];
+  peer: LoadResult[];
+}
+
+/**
+ * auth.me and the references it is judged against, measured in alternating
+ * rounds (ceiling, auth.me traced, auth.me untraced, Better Auth get-session)
+ * rather than once each minutes apart: a ratio is taken within each round,
+ * so drift in the machine's speed over the run moves both of its sides.
+ */
+async function sessionCheckRounds(
+  tag: string,
+  targets: { traced?: ServiceProcess; untraced: ServiceProcess; ceiling?: LiveReference; peer?: LiveReference },
+  pairs: TokenPairLite[],
+): Promise<SessionRounds> {
+  const out: SessionRounds = { traced: [], untraced: [], ceiling: [], peer: [] };
+  const me = async (svc: ServiceProcess) => {
+    const r = await runLoad(svc.url, meWorkload(pairs), {
+      warmupS: T.warmFastS,
+      measureS: T.roundS,
+      cpuSeconds: () => treeCpuSeconds(svc.pid),
+    });
+    await waitIdle(svc.pid);
+    return r;
+  };
+  // A freshly started instance runs its first thousands of calls cold (JIT,
+  // heap sizing): warm every target up before the first measured round.
+  log(`${tag}: session checks, warming up`);
+  const warm = { warmupS: T.roundWarmS, measureS: 0.5 };
+  await targets.ceiling?.load(0.5);
+  for (const svc of [targets.traced, targets.untraced]) if (svc) await runLoad(svc.url, meWorkload(pairs), warm);
+  await targets.peer?.load(0.5);
+  for (let i = 0; i < SESSION_ROUNDS; i++) {
+    log(`${tag}: session checks, round ${i + 1} of ${SESSION_ROUNDS} (ceiling, auth.me, Better Auth)`);
+    if (targets.ceiling) out.ceiling.push(await targets.ceiling.load(T.roundS));
+    if (targets.traced) out.traced.push(await me(targets.traced));
+    out.untraced.push(await me(targets.untraced));
+    if (targets.peer) out.peer.push(await targets.peer.load(T.roundS));
+  }
+  return out;
+}
+
+/** The round whose req/s is the median: its figures stand for the workload in the JSON. */
+function medianRound(rs: LoadResult[]): LoadResult | undefined {
+  return [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)];
+}
+
+/** How far each session-check figure and ratio moved over the rounds. */
+function roundsSpread(r: SessionRounds) {
+  const out: Record<string, ReturnType<typeof spread>> = {};
+  const figures: Array<[string, LoadResult[]]> = [
+    ['framework_ceiling', r.ceiling],
+    ['auth.me', r.traced],
+    ['auth.me_untraced', r.untraced],
+    ['better_auth.get_session', r.peer],
+  ];
+  for (const [name, rs] of figures) {
+    if (rs.length === 0) continue;
+    out[`${name}_rps`] = spread(rs.map((x) => x.rps));
+    const cpu = rs.flatMap((x) => (x.cpu_ms_per_request === undefined ? [] : [x.cpu_ms_per_request]));
+    if (cpu.length) out[`${name}_cpu_ms_per_request`] = spread(cpu);
+  }
+  const ratios: Array<[string, LoadResult[], LoadResult[]]> = [
+    ['me_vs_framework_ceiling', r.untraced, r.ceiling],
+    ['me_vs_framework_ceiling_traced', r.traced, r.ceiling],
+    ['me_vs_better_auth', r.untraced, r.peer],
+  ];
+  for (const [name, a, b] of ratios) {
+    const rs = roundRatios(a, b);
+    if (rs.length) out[name] = spread(rs);
+  }
+  return out;
+}
+
+/** Per-round ratios a[i] / b[i]. */
+function roundRatios(a: LoadResult[], b: LoadResult[]): number[] {
+  return a.flatMap((x, i) => {
+    const r = b[i] ? ratio(x.rps, b[i].rps) : null;
+    return r === null ? [] : [r];
+  });
 }
 
 function meWorkload(pairs: TokenPairLite[]): Workload {
@@ -469,12 +583,12 @@ async function loadService(
     floorCores?: FloorResult;
     floorWarm?: FloorResult;
     floorPool?: FloorResult;
-    ceiling?: LoadResult;
-    peer?: PeerResult;
+    ceiling?: LiveReference;
+    peer?: PeerReference;
     sinkBefore: ReturnType<OtlpSink['stats']>;
     ctx: RunContext;
-    /** Measures auth.me on an instance without telemetry (stops `svc` first). */
-    untracedMe?: (pairs: TokenPairLite[]) => Promise<LoadResult>;
+    /** Starts a second instance without telemetry (for auth.me with tracing off). */
+    startUntraced?: () => Promise<UntracedInstance>;
   },
 ) {
   const url = svc.url;
@@ -517,11 +631,9 @@ async function loadService(
   };
   const workloads: Record<string, unknown> = {};
   // A failing reference is a broken instrument: it counts too.
-  // (The ceiling and the peer are shared by all runs: counted in the first.)
+  // (The peer's sign-in is shared by all runs: counted in the first.)
   let errorCount = 0;
-  if (ref.ctx.runIndex === 0) {
-    for (const r of [ref.ceiling, ref.peer?.getSession, ref.peer?.signIn]) if (r) errorCount += failures(r);
-  }
+  if (ref.ctx.runIndex === 0 && ref.peer?.signIn) errorCount += failures(ref.peer.signIn);
   const measured = async (name: string, w: Workload, warmupS: number) => {
     log(`${tag}: ${name}`);
     const r = await runLoad(url, w, { warmupS, measureS: T.measureS, cpuSeconds: () => treeCpuSeconds(svc.pid) });
@@ -548,7 +660,36 @@ async function loadService(
   // Access tokens for the untraced auth.me, taken before refresh rotates these sessions' refresh tokens.
   const mePairs = pairs.slice(0, C);
 
-  const meR = want('me') ? await measured('auth.me', meWorkload(mePairs), T.warmFastS) : undefined;
+  let rounds: SessionRounds | undefined;
+  if (want('me')) {
+    const untraced = ref.startUntraced ? await ref.startUntraced() : undefined;
+    try {
+      rounds = await sessionCheckRounds(
+        tag,
+        {
+          traced: untraced ? svc : undefined,
+          untraced: untraced?.svc ?? svc,
+          ceiling: ref.ceiling,
+          peer: ref.peer?.getSession,
+        },
+        mePairs,
+      );
+    } finally {
+      await untraced?.stop();
+    }
+    for (const r of [...rounds.traced, ...rounds.untraced, ...rounds.ceiling, ...rounds.peer]) {
+      errorCount += failures(r);
+    }
+    await drain('auth.me');
+  }
+  // The figures that stand for each: the median round.
+  const meOn = rounds && medianRound(rounds.traced);
+  const meOff = rounds && medianRound(rounds.untraced);
+  const ceilingR = rounds && medianRound(rounds.ceiling);
+  const peerGetSession = rounds && medianRound(rounds.peer);
+  const meR = meOn ?? meOff;
+  if (meOn) workloads['auth.me'] = brief(meOn);
+  if (meOff) workloads[meOn ? 'auth.me_untraced' : 'auth.me'] = brief(meOff);
 
   // auth.refresh: every request presents a fresh token. Each connection owns
   // one session and always presents the token its previous refresh returned
@@ -670,29 +811,22 @@ async function loadService(
     errorCount += stormR.errors + stormR.non2xx;
   }
 
-  // Last: it stops the traced instance.
-  let meUntracedR: LoadResult | undefined;
-  if (ref.untracedMe) {
-    meUntracedR = await ref.untracedMe(mePairs);
-    workloads['auth.me_untraced'] = brief(meUntracedR);
-    errorCount += failures(meUntracedR);
-  }
-  // Tracing off: the untraced instance, or the service itself when it ran without the SDK.
-  const meOff = ref.ctx.otel ? meUntracedR : meR;
-  const meOn = ref.ctx.otel ? meR : undefined;
-
   const sinkAfter = ref.ctx.sink.stats();
   const memTarget = 150 + hc * scryptMemMiB(s);
   const p99s = (rs: ProbeResult[]) => rs.map((r) => r.p99_ms);
   const atPeerCost = sameCost(s, PEER_COST);
+  const roundMedian = (a?: LoadResult[], b?: LoadResult[]) => {
+    const rs = a && b ? roundRatios(a, b) : [];
+    return rs.length ? round(median(rs), 3) : null;
+  };
   const ratios = {
     login_vs_scrypt_floor_cores: loginR && ref.floorCores ? ratio(loginR.rps, ref.floorCores.ops_per_s) : null,
     login_vs_scrypt_floor_cores_warm: loginR && ref.floorWarm ? ratio(loginR.rps, ref.floorWarm.ops_per_s) : null,
     login_vs_scrypt_floor: loginR && ref.floor ? ratio(loginR.rps, ref.floor.ops_per_s) : null,
     register_vs_scrypt_floor: registerR && ref.floor ? ratio(registerR.rps, ref.floor.ops_per_s) : null,
-    me_vs_framework_ceiling: meOff && ref.ceiling ? ratio(meOff.rps, ref.ceiling.rps) : null,
-    me_vs_framework_ceiling_traced: meOn && ref.ceiling ? ratio(meOn.rps, ref.ceiling.rps) : null,
-    me_vs_better_auth: meOff && ref.peer?.getSession ? ratio(meOff.rps, ref.peer.getSession.rps) : null,
+    me_vs_framework_ceiling: roundMedian(rounds?.untraced, rounds?.ceiling),
+    me_vs_framework_ceiling_traced: roundMedian(rounds?.traced, rounds?.ceiling),
+    me_vs_better_auth: roundMedian(rounds?.untraced, rounds?.peer),
     login_vs_better_auth: atPeerCost && loginR && ref.peer?.signIn ? ratio(loginR.rps, ref.peer.signIn.rps) : null,
     refresh_vs_me: refreshR && meR ? ratio(refreshR.rps, meR.rps) : null,
     me_p99_storm_vs_idle: during.length && idle.length ? ratio(median(p99s(during)), median(p99s(idle))) : null,
@@ -729,7 +863,8 @@ async function loadService(
     targets_met: targetsMet,
     errors_total: errorCount,
     spread: {
-      note: `the storm ratio's windows: ${PROBE_WINDOWS} x ${T.probeS} s at ${PROBE_RATE}/s, alone and during the storm`,
+      note: `the storm ratio's windows: ${PROBE_WINDOWS} x ${T.probeS} s at ${PROBE_RATE}/s, alone and during the storm; the session checks: ${SESSION_ROUNDS} rounds of ${T.roundS} s windows, ratios taken within each round`,
+      ...(rounds ? { session_check_rounds: roundsSpread(rounds) } : {}),
       ...(idle.length
         ? {
             'auth.me@200rps_idle_p99_ms': spread(p99s(idle)),
@@ -771,8 +906,13 @@ async function loadService(
       ...(ref.floorPool
         ? { scrypt_floor_pool_size: { ...ref.floorPool, note: 'crypto.scrypt, one hash per pool thread' } }
         : {}),
-      ...(ref.ceiling
-        ? { framework_ceiling: { ...brief(ref.ceiling), note: 'measured once per bench run, shared by every run' } }
+      ...(ceilingR
+        ? {
+            framework_ceiling: {
+              ...brief(ceilingR),
+              note: `the median of ${SESSION_ROUNDS} rounds alternating with auth.me (spread.session_check_rounds)`,
+            },
+          }
         : {}),
       ...(ref.peer
         ? {
@@ -780,7 +920,7 @@ async function loadService(
               version: ref.peer.version,
               scrypt: PEER_COST,
               rss_at_start_mib: ref.peer.rssAtStartMiB,
-              ...(ref.peer.getSession ? { get_session: brief(ref.peer.getSession) } : {}),
+              ...(peerGetSession ? { get_session: brief(peerGetSession) } : {}),
               ...(ref.peer.signIn ? { sign_in: brief(ref.peer.signIn) } : {}),
               note: 'measured once per bench run (tracing off, rate limits and cookie cache off), shared by every run',
             },
@@ -846,7 +986,11 @@ async function main(): Promise<number> {
   chmodSync(tmp, 0o755);
   let db: EmbeddedDatabase | undefined;
   let sink: OtlpSink | undefined;
+  let ceiling: LiveReference | undefined;
+  let peer: PeerReference | undefined;
   const cleanup = async () => {
+    await ceiling?.stop().catch(() => undefined);
+    await peer?.stop().catch(() => undefined);
     await sink?.close().catch(() => undefined);
     await db?.stop().catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
@@ -862,8 +1006,8 @@ async function main(): Promise<number> {
     await migrateUp(orm);
     await orm.close(true);
 
-    const ceiling = await measureCeiling();
-    const peer = await measurePeer(db.url);
+    ceiling = await startCeiling();
+    peer = await startPeerReference(db.url);
     if (!opts.peer) notes.push('--no-peer: the Better Auth peer was not measured');
     const runs = [];
     for (const [i, s] of opts.settings.entries()) {

@@ -129,28 +129,31 @@ export class SessionService {
     if (presented.familyId) await this.d.refreshTokens.lockFamily(tx, presented.familyId, 'shared');
     const claimed = await this.d.refreshTokens.claimForRotation(tx, presented.tokenHash, now);
     if (claimed) {
-      const user = await this.d.users.findById(tx, claimed.user_id);
-      if (!user || !user.is_active) {
+      const next = this.d.codec.create({ familyId: claimed.family_id, generation: claimed.generation + 1 });
+      const expiresAt = this.slidingExpiry(now, claimed.family_expires_at);
+      const user = await this.d.refreshTokens.insertSuccessor(
+        tx,
+        {
+          id: next.id,
+          userId: claimed.user_id,
+          familyId: claimed.family_id,
+          parentId: claimed.id,
+          generation: next.generation,
+          tokenHash: next.tokenHash,
+          createdAt: now,
+          expiresAt,
+          familyExpiresAt: claimed.family_expires_at,
+          userAgent: req.userAgent?.slice(0, 512) ?? claimed.user_agent,
+          ip: req.ip ?? claimed.ip,
+          amr: claimed.amr,
+        },
+        claimed.generation,
+      );
+      if (!user) {
+        // Disabled or deleted since login: no successor was inserted.
         await this.d.refreshTokens.revokeFamily(tx, claimed.family_id, 'user_inactive', now);
         return { kind: 'invalid' };
       }
-      const next = this.d.codec.create({ familyId: claimed.family_id, generation: claimed.generation + 1 });
-      const expiresAt = this.slidingExpiry(now, claimed.family_expires_at);
-      await this.d.refreshTokens.insert(tx, {
-        id: next.id,
-        userId: user.id,
-        familyId: claimed.family_id,
-        parentId: claimed.id,
-        generation: next.generation,
-        tokenHash: next.tokenHash,
-        createdAt: now,
-        expiresAt,
-        familyExpiresAt: claimed.family_expires_at,
-        userAgent: req.userAgent?.slice(0, 512) ?? claimed.user_agent,
-        ip: req.ip ?? claimed.ip,
-        amr: claimed.amr,
-      });
-      await this.d.refreshTokens.pruneFamily(tx, claimed.family_id, claimed.generation);
       return {
         kind: 'rotated',
         user,

@@ -1,6 +1,7 @@
 import type { Sql } from '../sql.js';
 import type { RowOf } from '../row-types.js';
 import type { RefreshTokenSchema } from '../entities/refresh-token.entity.js';
+import type { UserRow } from './user.repository.js';
 
 /** A refresh_tokens row as stored, derived from the entity. */
 export type RefreshTokenRow = RowOf<typeof RefreshTokenSchema>;
@@ -51,6 +52,47 @@ export class RefreshTokenRepository {
     );
   }
 
+  /**
+   * The rest of a rotation after the claim, in one statement (one round
+   * trip instead of three): inserts the successor only while its user is
+   * active, prunes the family, and returns the user the new pair is issued
+   * to, or undefined when the user is gone or disabled (then nothing is
+   * inserted).
+   *
+   * Storage per session stays constant: after a rotation to `usedGeneration`+1
+   * a family keeps its first row (when and where the session started), the
+   * token just used and the live one. Older used rows are not needed to
+   * recognise their replay: the token itself carries family and generation.
+   */
+  async insertSuccessor(sql: Sql, t: NewRefreshToken, usedGeneration: number): Promise<UserRow | undefined> {
+    return sql.one<UserRow>(
+      `with pruned as (
+         delete from refresh_tokens where family_id = $3 and generation > 0 and generation < $13
+       ), successor as (
+         insert into refresh_tokens (id, user_id, family_id, parent_id, generation, token_hash, created_at, expires_at,
+                                     family_expires_at, user_agent, ip, amr)
+         select $1, u.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 from users u where u.id = $2 and u.is_active
+         returning user_id
+       )
+       select u.* from users u join successor s on s.user_id = u.id`,
+      [
+        t.id,
+        t.userId,
+        t.familyId,
+        t.parentId,
+        t.generation,
+        t.tokenHash,
+        t.createdAt,
+        t.expiresAt,
+        t.familyExpiresAt,
+        t.userAgent,
+        t.ip,
+        t.amr,
+        usedGeneration,
+      ],
+    );
+  }
+
   async findByHash(sql: Sql, tokenHash: string): Promise<RefreshTokenRow | undefined> {
     return sql.one<RefreshTokenRow>('select * from refresh_tokens where token_hash = ?', [tokenHash]);
   }
@@ -79,19 +121,6 @@ export class RefreshTokenRepository {
       'select * from refresh_tokens where family_id = ? and used_at is null and revoked_at is null',
       [familyId],
     );
-  }
-
-  /**
-   * Storage per session stays constant: after a rotation to `generation`+1
-   * a family keeps its first row (when and where the session started), the
-   * token just used and the live one. Older used rows are not needed to
-   * recognise their replay: the token itself carries family and generation.
-   */
-  async pruneFamily(sql: Sql, familyId: string, usedGeneration: number): Promise<void> {
-    await sql.all('delete from refresh_tokens where family_id = ? and generation > 0 and generation < ?', [
-      familyId,
-      usedGeneration,
-    ]);
   }
 
   /**

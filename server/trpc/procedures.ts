@@ -2,7 +2,7 @@ import { t } from './init.js';
 import { authenticate, requireSuperuser } from './middleware/authenticate.middleware.js';
 import { errorMapping } from './middleware/error-mapping.middleware.js';
 import { rateLimit, userRateLimit } from './middleware/rate-limit.middleware.js';
-import { traceEndUser, tracing } from './middleware/tracing.middleware.js';
+import { tracing } from './middleware/tracing.middleware.js';
 
 /**
  * The three base procedures. Cross-cutting concerns live here as middleware:
@@ -13,5 +13,5 @@ import { traceEndUser, tracing } from './middleware/tracing.middleware.js';
  */
 export const router = t.router;
 export const publicProcedure = t.procedure.use(tracing).use(errorMapping).use(rateLimit);
-export const userProcedure = publicProcedure.use(authenticate).use(userRateLimit).use(traceEndUser);
+export const userProcedure = publicProcedure.use(authenticate).use(userRateLimit);
 export const superuserProcedure = userProcedure.use(requireSuperuser);

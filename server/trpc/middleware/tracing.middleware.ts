@@ -40,10 +40,3 @@ export const tracing = t.middleware(({ path, type, next }) =>
     },
   ),
 );
-
-/** After `authenticate`: the caller is known, so the procedure's span names them. */
-export const traceEndUser = t.middleware(({ ctx, next }) => {
-  const userId = (ctx as { auth?: { user?: { id?: string } } }).auth?.user?.id;
-  if (userId) trace.getActiveSpan()?.setAttribute('enduser.id', userId);
-  return next();
-});

@@ -140,6 +140,7 @@ const T = opts.quick
       stormWarmS: 1,
       roundS: 1.5,
       roundWarmS: 1,
+      roundWarmupS: 0.3,
     }
   : {
       measureS: 10,
@@ -150,8 +151,9 @@ const T = opts.quick
       floorWarmS: 0.5,
       probeS: 6,
       stormWarmS: 2,
-      roundS: 4,
-      roundWarmS: 3,
+      roundS: 3,
+      roundWarmS: 2,
+      roundWarmupS: 0.5,
     };
 const PROBE_RATE = 200;
 /** Steady-rate windows alone and during the storm; their medians make the storm ratio. */
@@ -262,7 +264,7 @@ async function startCeiling(): Promise<LiveReference | undefined> {
       runLoad(
         `http://127.0.0.1:${server.port}`,
         { name: 'ceiling', method: 'GET', path: '/trpc/noop', connections: C },
-        { warmupS: T.warmFastS, measureS, cpuSeconds: () => cpuSeconds(server.pid) },
+        { warmupS: T.roundWarmupS, measureS, cpuSeconds: () => cpuSeconds(server.pid) },
       ),
     stop: () => server.stop(),
   };
@@ -331,7 +333,7 @@ async function startPeerReference(databaseUrl: string): Promise<PeerReference | 
                 connections: C,
                 setupClient: (client, i) => client.setHeaders({ cookie: cookies[i % C]! }),
               },
-              win(T.warmFastS, measureS),
+              win(T.roundWarmupS, measureS),
             ),
           stop: async () => undefined,
         }
@@ -500,7 +502,7 @@ async function sessionCheckRounds(
   const out: SessionRounds = { traced: [], untraced: [], ceiling: [], peer: [] };
   const me = async (svc: ServiceProcess) => {
     const r = await runLoad(svc.url, meWorkload(pairs), {
-      warmupS: T.warmFastS,
+      warmupS: T.roundWarmupS,
       measureS: T.roundS,
       cpuSeconds: () => treeCpuSeconds(svc.pid),
     });

@@ -16,6 +16,9 @@ import { retryAfterOf, toPublicError } from './public-error.js';
 import { contextFactory } from './trpc/context.js';
 import { appRouter } from './trpc/routers/app.router.js';
 
+/** Every tRPC answer is private to its caller. */
+const NO_STORE = Object.freeze({ 'Cache-Control': 'no-store' });
+
 /** Express wiring only: every behaviour lives in a module of its own. */
 export function createApp(deps: Deps): express.Express {
   const app = express();
@@ -27,11 +30,6 @@ export function createApp(deps: Deps): express.Express {
   app.use(requestLog(deps.logger, deps.metrics));
   app.use(securityHeaders(deps.config.isProduction));
   app.use(corsPolicy(deps.config.corsOrigins, deps.config.sessionCookie));
-
-  app.use(healthRoutes({ health: deps.health, sql: deps.sql, rateLimits: deps.rateLimits }));
-  app.use(wellKnownRoutes(deps.keyring));
-  app.use(metricsRoutes(deps.metrics, deps.config.metricsToken));
-  if (deps.config.pagesEnabled) app.use(pagesRoutes(deps));
 
   app.use(
     '/trpc',
@@ -58,10 +56,11 @@ export function createApp(deps: Deps): express.Express {
       }),
       maxBodySize: BODY_LIMIT_BYTES,
       responseMeta({ errors }) {
-        const headers = new Headers({ 'Cache-Control': 'no-store' });
         const retryAfter = retryAfterOf(errors);
-        if (retryAfter !== undefined) headers.set('Retry-After', String(retryAfter));
-        return { headers };
+        return {
+          headers:
+            retryAfter === undefined ? NO_STORE : { 'Cache-Control': 'no-store', 'Retry-After': String(retryAfter) },
+        };
       },
       onError({ error, path }) {
         if (toPublicError(error).log === 'internal') {
@@ -70,6 +69,12 @@ export function createApp(deps: Deps): express.Express {
       },
     }),
   );
+
+  // After the API: a procedure call does not walk the routes of these routers.
+  app.use(healthRoutes({ health: deps.health, sql: deps.sql, rateLimits: deps.rateLimits }));
+  app.use(wellKnownRoutes(deps.keyring));
+  app.use(metricsRoutes(deps.metrics, deps.config.metricsToken));
+  if (deps.config.pagesEnabled) app.use(pagesRoutes(deps));
 
   app.use(notFound);
   app.use(httpErrorHandler(deps.logger));

@@ -12,6 +12,7 @@ import { WebauthnChallengeRepository } from './db/repositories/webauthn-challeng
 import { RefreshTokenRepository } from './db/repositories/refresh-token.repository.js';
 import { SecurityEventRepository } from './db/repositories/security-event.repository.js';
 import { UserRepository } from './db/repositories/user.repository.js';
+import { SessionCheckBatcher } from './db/session-check-batcher.js';
 import { Sql } from './db/sql.js';
 import { Mailer } from './email/mailer.js';
 import { OutboxWorker } from './email/outbox-worker.js';
@@ -42,6 +43,12 @@ import { normaliseEmail } from './services/email-normaliser.js';
 import { SessionService } from './services/session.service.js';
 
 /** Everything the app needs, built once; tests build the same graph with overrides. */
+/**
+ * Session-check statements running at once: a few of the pool's connections,
+ * so concurrent calls share statements instead of queueing for connections.
+ */
+const SESSION_CHECKS_IN_FLIGHT = 2;
+
 export interface Deps {
   config: Readonly<Config>;
   clock: Clock;
@@ -162,6 +169,13 @@ export function buildDeps(config: Readonly<Config>, database: DatabaseOptions, o
     accessTokens,
     events,
     metrics,
+    sessionChecks: new SessionCheckBatcher({
+      sql,
+      users: repos.users,
+      clock,
+      maxInFlight: SESSION_CHECKS_IN_FLIGHT,
+      maxBatch: 64,
+    }),
   });
   const credentials = new CredentialVerifier({
     settings: {

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
 import type { Metrics } from '../observability/metrics.js';
 import { AccessTokenError, type AccessTokenService } from '../security/access-token.js';
+import type { SessionCheckBatcher } from '../db/session-check-batcher.js';
 import type { Clock } from '../security/clock.js';
 import type { ParsedRefreshToken, RefreshTokenCodec } from '../security/opaque-token.js';
 import { toPublicUser } from './user-dto.js';
@@ -49,6 +50,8 @@ export class SessionService {
       accessTokens: AccessTokenService;
       events: SecurityEvents;
       metrics: Metrics;
+      /** Session checks of concurrent calls, sent together. */
+      sessionChecks: SessionCheckBatcher;
     },
   ) {}
 
@@ -220,7 +223,8 @@ export class SessionService {
 
   /**
    * Verifies an access token and checks, in one indexed query, that its user
-   * is active, its session_version current and its session live.
+   * is active, its session_version current and its session live (a query
+   * shared with the calls checked at the same moment; see SessionCheckBatcher).
    */
   async authenticate(sql: Sql, accessToken: string, req?: RequestInfo): Promise<AuthenticatedUser> {
     let claims: AccessClaims;
@@ -230,7 +234,9 @@ export class SessionService {
       if (err instanceof AccessTokenError) throw new AppError('UNAUTHENTICATED');
       throw err;
     }
-    const user = await this.d.users.findForSession(sql, claims.sub, claims.sv, claims.sid, this.d.clock.now());
+    const user = sql.bound
+      ? await this.d.users.findForSession(sql, claims.sub, claims.sv, claims.sid, this.d.clock.now())
+      : await this.d.sessionChecks.check({ userId: claims.sub, sessionVersion: claims.sv, familyId: claims.sid });
     if (!user) {
       // Signed by us, yet its session ended or its session_version is old: a
       // stolen or leftover token in use. Audited once per session a minute,

@@ -45,6 +45,7 @@ function sampleFor(type: string): unknown {
   if (type === 'interval') return '1 second';
   if (type === 'text[]' || type === 'character varying[]') return ['x'];
   if (type === 'uuid[]') return [randomUUID()];
+  if (/^(integer|smallint|bigint)\[\]$/.test(type)) return [1];
   return 'x';
 }
 

@@ -21,6 +21,13 @@ export type SessionUser = Pick<
   | 'created_at'
 >;
 
+/** What an access token claims about its session: checked against the live rows on every call. */
+export interface SessionCheck {
+  userId: string;
+  sessionVersion: number;
+  familyId: string;
+}
+
 export class UserRepository {
   async findByEmail(sql: Sql, email: string): Promise<UserRow | undefined> {
     return sql.one<UserRow>('select * from users where email = ?', [email]);
@@ -76,6 +83,27 @@ export class UserRepository {
                        where r.family_id = ? and r.user_id = u.id and r.revoked_at is null
                          and r.used_at is null and r.expires_at > ?)`,
       [userId, sessionVersion, familyId, now],
+    );
+  }
+
+  /**
+   * findForSession for several calls at once, in one statement: row `ord`
+   * (1-based) answers `checks[ord - 1]`; a check without a row failed.
+   */
+  async findForSessions(
+    sql: Sql,
+    checks: readonly SessionCheck[],
+    now: Date,
+  ): Promise<Array<SessionUser & { ord: string }>> {
+    return sql.all<SessionUser & { ord: string }>(
+      `select c.ord, u.id, u.email, u.full_name, u.email_verified_at, u.is_superuser, u.session_version,
+              u.password_changed_at, u.created_at
+         from unnest(?::uuid[], ?::int[], ?::uuid[]) with ordinality as c(user_id, sv, family_id, ord)
+         join users u on u.id = c.user_id and u.is_active and u.session_version = c.sv
+        where exists (select 1 from refresh_tokens r
+                       where r.family_id = c.family_id and r.user_id = u.id and r.revoked_at is null
+                         and r.used_at is null and r.expires_at > ?)`,
+      [checks.map((c) => c.userId), checks.map((c) => c.sessionVersion), checks.map((c) => c.familyId), now],
     );
   }
 

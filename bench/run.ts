@@ -151,7 +151,7 @@ const T = opts.quick
       floorWarmS: 0.5,
       probeS: 6,
       stormWarmS: 2,
-      roundS: 3,
+      roundS: 2,
       roundWarmS: 2,
       roundWarmupS: 0.5,
     };
@@ -159,7 +159,7 @@ const PROBE_RATE = 200;
 /** Steady-rate windows alone and during the storm; their medians make the storm ratio. */
 const PROBE_WINDOWS = 3;
 /** Alternating rounds of auth.me and its references (ceiling, Better Auth); ratios are per round, then the median. */
-const SESSION_ROUNDS = 3;
+const SESSION_ROUNDS = opts.quick ? 3 : 5;
 const CORES = os.availableParallelism();
 /** Better Auth's own scrypt cost (N 2^14, r 16, p 1): login_vs_better_auth is measured at it. */
 const PEER_COST = { logN: 14, r: 16, p: 1 };

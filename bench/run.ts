@@ -7,8 +7,10 @@
  * In the same run it measures three references on this machine: the scrypt
  * floor (crypto.scrypt at the service's parameters, one hash per core), the
  * framework ceiling (a no-op query on bare Express + tRPC) and the Better
- * Auth peer (bench/peers/better-auth). Prints one JSON object (also written
- * to .bench/last.json); exits 1 if any request failed.
+ * Auth peer (bench/peers/better-auth). auth.me and the two references it is
+ * judged against are measured in alternating rounds, ratios taken per
+ * round. Prints one JSON object (also written to .bench/last.json); exits 1
+ * if any request failed.
  *
  *   npm run bench                  # full: both scrypt settings, 10 s per workload (< 8 min on 2 cores)
  *   npm run bench -- --quick       # smoke: ~2.5 s per workload

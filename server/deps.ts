@@ -42,13 +42,13 @@ import { PasswordPolicy } from './services/password-policy.js';
 import { normaliseEmail } from './services/email-normaliser.js';
 import { SessionService } from './services/session.service.js';
 
-/** Everything the app needs, built once; tests build the same graph with overrides. */
 /**
  * Session-check statements running at once: a few of the pool's connections,
  * so concurrent calls share statements instead of queueing for connections.
  */
 const SESSION_CHECKS_IN_FLIGHT = 2;
 
+/** Everything the app needs, built once; tests build the same graph with overrides. */
 export interface Deps {
   config: Readonly<Config>;
   clock: Clock;

@@ -1,12 +1,12 @@
 import type { AccessClaims, AuthMethod, SessionInfo, TokenPair } from '../../shared/dto.js';
 import type { RefreshTokenRepository, RefreshTokenRow } from '../db/repositories/refresh-token.repository.js';
 import type { SessionUser, UserRepository, UserRow } from '../db/repositories/user.repository.js';
+import type { SessionCheckBatcher } from '../db/session-check-batcher.js';
 import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
 import type { RequestInfo, SecurityEvents } from '../observability/security-events.js';
 import type { Metrics } from '../observability/metrics.js';
 import { AccessTokenError, type AccessTokenService } from '../security/access-token.js';
-import type { SessionCheckBatcher } from '../db/session-check-batcher.js';
 import type { Clock } from '../security/clock.js';
 import type { ParsedRefreshToken, RefreshTokenCodec } from '../security/opaque-token.js';
 import { toPublicUser } from './user-dto.js';

@@ -29,26 +29,31 @@ export type SessionRow = Pick<RefreshTokenRow, 'family_id' | 'created_at' | 'use
 /** Enough for any chain of rotations in flight while a revocation runs; each pass is one indexed update. */
 const MAX_REVOKE_PASSES = 10;
 
+/** A new row's values in the column order both inserts below name. */
+function columnValues(t: NewRefreshToken): unknown[] {
+  return [
+    t.id,
+    t.userId,
+    t.familyId,
+    t.parentId,
+    t.generation,
+    t.tokenHash,
+    t.createdAt,
+    t.expiresAt,
+    t.familyExpiresAt,
+    t.userAgent,
+    t.ip,
+    t.amr,
+  ];
+}
+
 export class RefreshTokenRepository {
   async insert(sql: Sql, t: NewRefreshToken): Promise<void> {
     await sql.all(
       `insert into refresh_tokens (id, user_id, family_id, parent_id, generation, token_hash, created_at, expires_at,
                                    family_expires_at, user_agent, ip, amr)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        t.id,
-        t.userId,
-        t.familyId,
-        t.parentId,
-        t.generation,
-        t.tokenHash,
-        t.createdAt,
-        t.expiresAt,
-        t.familyExpiresAt,
-        t.userAgent,
-        t.ip,
-        t.amr,
-      ],
+      columnValues(t),
     );
   }
 
@@ -75,21 +80,7 @@ export class RefreshTokenRepository {
          returning user_id
        )
        select u.* from users u join successor s on s.user_id = u.id`,
-      [
-        t.id,
-        t.userId,
-        t.familyId,
-        t.parentId,
-        t.generation,
-        t.tokenHash,
-        t.createdAt,
-        t.expiresAt,
-        t.familyExpiresAt,
-        t.userAgent,
-        t.ip,
-        t.amr,
-        usedGeneration,
-      ],
+      [...columnValues(t), usedGeneration],
     );
   }
 

@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark: client-side CPU of the per-call session check
- * (UserRepository.findForSession) through the service's `Sql` helper (named
+ * (UserRepository.findForSessions, one check per statement) through the service's `Sql` helper (named
  * prepared statements on its pg pool) against plain `pg` with a
  * parameterised and with a named (prepared) statement.
  * CPU per query (process.cpuUsage) holds up on a busy machine much better
@@ -83,8 +83,8 @@ async function main() {
   const results = [];
   results.push(
     await measure('Sql helper (named prepared statement on the service pool)', async () => {
-      const row = await users.findForSession(new Sql(servicePool), userId, 0, familyId, now());
-      if (!row) throw new Error('session check found nothing');
+      const rows = await users.findForSessions(new Sql(servicePool), [{ userId, sessionVersion: 0, familyId }], now());
+      if (rows.length !== 1) throw new Error('session check found nothing');
     }),
   );
   results.push(

@@ -234,9 +234,11 @@ export class SessionService {
       if (err instanceof AccessTokenError) throw new AppError('UNAUTHENTICATED');
       throw err;
     }
-    const user = sql.bound
-      ? await this.d.users.findForSession(sql, claims.sub, claims.sv, claims.sid, this.d.clock.now())
-      : await this.d.sessionChecks.check({ userId: claims.sub, sessionVersion: claims.sv, familyId: claims.sid });
+    const user = await this.d.sessionChecks.check({
+      userId: claims.sub,
+      sessionVersion: claims.sv,
+      familyId: claims.sid,
+    });
     if (!user) {
       // Signed by us, yet its session ended or its session_version is old: a
       // stolen or leftover token in use. Audited once per session a minute,

@@ -63,32 +63,11 @@ export class UserRepository {
   }
 
   /**
-   * The per-request session check (docs/tokens.md) in one indexed query:
-   * the user is active, the token's session_version is current, and its
-   * session (refresh family) has a live token. Returns the user or nothing.
-   */
-  async findForSession(
-    sql: Sql,
-    userId: string,
-    sessionVersion: number,
-    familyId: string,
-    now: Date,
-  ): Promise<SessionUser | undefined> {
-    return sql.one<SessionUser>(
-      `select u.id, u.email, u.full_name, u.email_verified_at, u.is_superuser, u.session_version,
-              u.password_changed_at, u.created_at
-         from users u
-        where u.id = ? and u.is_active and u.session_version = ?
-          and exists (select 1 from refresh_tokens r
-                       where r.family_id = ? and r.user_id = u.id and r.revoked_at is null
-                         and r.used_at is null and r.expires_at > ?)`,
-      [userId, sessionVersion, familyId, now],
-    );
-  }
-
-  /**
-   * findForSession for several calls at once, in one statement: row `ord`
-   * (1-based) answers `checks[ord - 1]`; a check without a row failed.
+   * The per-request session check (docs/tokens.md), for one call or for
+   * several checked at the same moment (SessionCheckBatcher), in one indexed
+   * statement: the user is active, the token's session_version is current,
+   * and its session (refresh family) has a live token. Row `ord` (1-based)
+   * answers `checks[ord - 1]`; a check without a row failed.
    */
   async findForSessions(
     sql: Sql,

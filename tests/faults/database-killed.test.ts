@@ -8,7 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../server/db/em
 import { createLogger } from '../../server/observability/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import type { TokenPair } from '../../shared/dto.js';
-import { mutation } from '../support/http.js';
+import { mutation, query } from '../support/http.js';
 import { startOwnDatabase, type OwnDatabase } from '../support/own-database.js';
 import { baseTestEnv } from '../support/service.js';
 import { createVerifiedUser } from '../support/users.js';
@@ -19,14 +19,16 @@ import pg from 'pg';
  * storm and started again. Every answer meanwhile is a 200 or a clean
  * UNAVAILABLE, no session is half-rotated (one live token per family), every
  * acknowledged token still works, and the service recovers without a
- * restart.
+ * restart. Session checks (auth.me, which share statements under load) run
+ * through the same outage: an unreachable database is UNAVAILABLE, never a
+ * refused session, and none of them hangs.
  */
 interface Ctx {
   db: OwnDatabase;
   restarted?: EmbeddedDatabase;
   app: RunningServer;
 }
-const s = suite<Ctx>('faults: database killed during a refresh storm');
+const s = suite<Ctx>('faults: database killed during a refresh and session-check storm');
 s.before(async (ctx) => {
   ctx.db = await startOwnDatabase();
   const config = loadConfig({ ...baseTestEnv(), REFRESH_REUSE_GRACE_SECONDS: '60' });
@@ -55,6 +57,16 @@ s('SIGKILL mid-storm: clean answers only, one live token per session, acknowledg
   const held = users.map((u) => u.tokens.refreshToken);
   const statuses = new Map<string, number>();
   let stop = false;
+  const meStatuses = new Map<string, number>();
+  const meStorm = users.map(async (u) => {
+    while (!stop) {
+      const r = await query(url, 'auth.me', undefined, { token: u.tokens.accessToken }).catch(() => undefined);
+      if (!r) continue;
+      const key = r.status === 200 ? '200' : `${r.status} ${r.error?.data.appCode}`;
+      meStatuses.set(key, (meStatuses.get(key) ?? 0) + 1);
+      if (r.status !== 200) await new Promise((res) => setTimeout(res, 20));
+    }
+  });
   const storm = users.map(async (_u, i) => {
     while (!stop) {
       const r = await mutation<TokenPair>(url, 'auth.refresh', { refreshToken: held[i]! }).catch(() => undefined);
@@ -81,7 +93,17 @@ s('SIGKILL mid-storm: clean answers only, one live token per session, acknowledg
     await new Promise((res) => setTimeout(res, 500));
   } finally {
     stop = true;
-    await Promise.all(storm);
+    await Promise.all([...storm, ...meStorm]);
+  }
+
+  for (const key of meStatuses.keys())
+    assert.ok(
+      key === '200' || key === '503 UNAVAILABLE',
+      `auth.me answered ${key}: ${JSON.stringify([...meStatuses])}`,
+    );
+  assert.ok(meStatuses.has('503 UNAVAILABLE'), `auth.me saw the outage: ${JSON.stringify([...meStatuses])}`);
+  for (const u of users) {
+    assert.is((await query(url, 'auth.me', undefined, { token: u.tokens.accessToken })).status, 200, 'after recovery');
   }
 
   for (const key of statuses.keys())

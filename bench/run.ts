@@ -243,10 +243,14 @@ interface RunContext {
   runIndex: number;
 }
 
+/** Something the session-check rounds load: the service's auth.me, the ceiling, Better Auth's get-session. */
+interface SessionCheckTarget {
+  /** One window of its session-check workload: a warm-up, then the measured part. */
+  load(win: { warmupS: number; measureS: number }): Promise<LoadResult>;
+}
+
 /** A reference server kept running for the whole bench, loaded in rounds between the service's own windows. */
-interface LiveReference {
-  /** One measured window (after a warm-up) of its session-check workload. */
-  load(measureS: number): Promise<LoadResult>;
+interface LiveReference extends SessionCheckTarget {
   stop(): Promise<void>;
 }
 
@@ -262,11 +266,11 @@ async function startCeiling(): Promise<LiveReference | undefined> {
     env: { UV_THREADPOOL_SIZE: String(opts.pool), NODE_ENV: 'production' },
   });
   return {
-    load: (measureS) =>
+    load: (win) =>
       runLoad(
         `http://127.0.0.1:${server.port}`,
         { name: 'ceiling', method: 'GET', path: '/trpc/noop', connections: C },
-        { warmupS: T.roundWarmupS, measureS, cpuSeconds: () => cpuSeconds(server.pid) },
+        { ...win, cpuSeconds: () => cpuSeconds(server.pid) },
       ),
     stop: () => server.stop(),
   };
@@ -278,7 +282,7 @@ interface PeerReference {
   signIn?: LoadResult;
   rssAtStartMiB: number;
   /** Present when auth.me is measured. */
-  getSession?: LiveReference;
+  getSession?: SessionCheckTarget;
   stop(): Promise<void>;
 }
 
@@ -323,9 +327,9 @@ async function startPeerReference(databaseUrl: string): Promise<PeerReference | 
       );
       await waitIdle(peer.pid);
     }
-    const getSession: LiveReference | undefined = want('me')
+    const getSession: SessionCheckTarget | undefined = want('me')
       ? {
-          load: (measureS) =>
+          load: ({ warmupS, measureS }) =>
             runLoad(
               peer.url,
               {
@@ -335,9 +339,8 @@ async function startPeerReference(databaseUrl: string): Promise<PeerReference | 
                 connections: C,
                 setupClient: (client, i) => client.setHeaders({ cookie: cookies[i % C]! }),
               },
-              win(T.roundWarmupS, measureS),
+              win(warmupS, measureS),
             ),
-          stop: async () => undefined,
         }
       : undefined;
     return { version, signIn, rssAtStartMiB, getSession, stop: () => peer.stop() };
@@ -498,32 +501,38 @@ interface SessionRounds {
  */
 async function sessionCheckRounds(
   tag: string,
-  targets: { traced?: ServiceProcess; untraced: ServiceProcess; ceiling?: LiveReference; peer?: LiveReference },
+  targets: {
+    traced?: ServiceProcess;
+    untraced: ServiceProcess;
+    ceiling?: SessionCheckTarget;
+    peer?: SessionCheckTarget;
+  },
   pairs: TokenPairLite[],
 ): Promise<SessionRounds> {
+  const me = (svc: ServiceProcess): SessionCheckTarget => ({
+    async load(win) {
+      const r = await runLoad(svc.url, meWorkload(pairs), { ...win, cpuSeconds: () => treeCpuSeconds(svc.pid) });
+      await waitIdle(svc.pid);
+      return r;
+    },
+  });
+  // Loaded in this order in every round.
+  const order: Array<[keyof SessionRounds, SessionCheckTarget | undefined]> = [
+    ['ceiling', targets.ceiling],
+    ['traced', targets.traced && me(targets.traced)],
+    ['untraced', me(targets.untraced)],
+    ['peer', targets.peer],
+  ];
   const out: SessionRounds = { traced: [], untraced: [], ceiling: [], peer: [] };
-  const me = async (svc: ServiceProcess) => {
-    const r = await runLoad(svc.url, meWorkload(pairs), {
-      warmupS: T.roundWarmupS,
-      measureS: T.roundS,
-      cpuSeconds: () => treeCpuSeconds(svc.pid),
-    });
-    await waitIdle(svc.pid);
-    return r;
-  };
   // A freshly started instance runs its first thousands of calls cold (JIT,
   // heap sizing): warm every target up before the first measured round.
   log(`${tag}: session checks, warming up`);
-  const warm = { warmupS: T.roundWarmS, measureS: 0.5 };
-  await targets.ceiling?.load(0.5);
-  for (const svc of [targets.traced, targets.untraced]) if (svc) await runLoad(svc.url, meWorkload(pairs), warm);
-  await targets.peer?.load(0.5);
+  for (const [, target] of order) await target?.load({ warmupS: T.roundWarmS, measureS: 0.5 });
   for (let i = 0; i < SESSION_ROUNDS; i++) {
     log(`${tag}: session checks, round ${i + 1} of ${SESSION_ROUNDS} (ceiling, auth.me, Better Auth)`);
-    if (targets.ceiling) out.ceiling.push(await targets.ceiling.load(T.roundS));
-    if (targets.traced) out.traced.push(await me(targets.traced));
-    out.untraced.push(await me(targets.untraced));
-    if (targets.peer) out.peer.push(await targets.peer.load(T.roundS));
+    for (const [name, target] of order) {
+      if (target) out[name].push(await target.load({ warmupS: T.roundWarmupS, measureS: T.roundS }));
+    }
   }
   return out;
 }
